@@ -1,0 +1,86 @@
+// The public API a program embeds: load a model directory, open sessions on it, run tokens through it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pangu/config.h"
+
+namespace pangu {
+
+class Checkpoint;
+class ThreadPool;
+struct ModelWeights;
+
+class Model {
+ public:
+  // dir holds config.json, generation_config.json (optional) and model.safetensors or a sharded index.
+  static std::unique_ptr<Model> load(const std::string& dir);
+  ~Model();
+
+  const ModelConfig& config() const { return config_; }
+  const GenerationConfig& generation_config() const { return generation_config_; }
+  const std::string& dir() const { return dir_; }
+  const ModelWeights& weights() const { return *weights_; }
+  const Checkpoint& checkpoint() const { return *checkpoint_; }
+  // EOS ids from generation_config.json, else config.json.
+  std::vector<int64_t> eos_token_ids() const;
+
+ private:
+  Model() = default;
+  std::string dir_;
+  ModelConfig config_;
+  GenerationConfig generation_config_;
+  std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<ModelWeights> weights_;
+};
+
+// Called with each named intermediate ("layer.3.attn_out") when set: data is [n_tokens, width].
+using ActivationHook = std::function<void(std::string_view name, const float* data, int64_t n_tokens, int64_t width)>;
+
+// A decoding state: the KV cache and scratch for one sequence. Buffers grow to the largest batch seen and
+// are reused, so decoding allocates nothing per token.
+class Session {
+ public:
+  Session(const Model& model, int64_t n_ctx, ThreadPool& pool);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Runs tokens at positions n_past() .. n_past()+n-1 and appends them to the cache. Returns logits:
+  // [n, vocab] when all_logits, else [1, vocab] for the last token. Valid until the next call.
+  const float* forward(const int32_t* tokens, int64_t n, bool all_logits = false);
+  const float* forward(const std::vector<int32_t>& tokens, bool all_logits = false) {
+    return forward(tokens.data(), static_cast<int64_t>(tokens.size()), all_logits);
+  }
+
+  int64_t n_past() const { return n_past_; }
+  int64_t n_ctx() const { return n_ctx_; }
+  int64_t vocab_size() const;
+  // Forgets every position >= n (for speculative decoding and prompt-cache reuse).
+  void truncate(int64_t n);
+  void set_hook(ActivationHook hook) { hook_ = std::move(hook); }
+  const Model& model() const { return model_; }
+
+ private:
+  struct Scratch;
+  void ensure_scratch(int64_t n);
+  void attention(int64_t layer, int64_t n);
+  void emit(std::string_view name, int64_t layer, const float* data, int64_t n, int64_t width) const;
+
+  const Model& model_;
+  ThreadPool& pool_;
+  int64_t n_ctx_;
+  int64_t n_past_ = 0;
+  std::unique_ptr<Scratch> scratch_;
+  ActivationHook hook_;
+};
+
+// Finds a model by path, or by name under $PANGU_MODELS, ./models and ../shared/models.
+std::string resolve_model_path(const std::string& name_or_path);
+
+}  // namespace pangu

@@ -1,0 +1,78 @@
+// pangu info: what a model directory holds, checked against its config.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "cli/common.h"
+#include "core/log.h"
+#include "io/safetensors.h"
+#include "model/weights.h"
+#include "pangu/chat.h"
+
+namespace pangu::cli {
+
+namespace {
+
+struct InfoOptions {
+  std::string model;
+  bool verbose = false;
+  bool json = false;
+};
+
+void info(const InfoOptions& o) {
+  const std::string dir = resolve_model_path(o.model);
+  auto model = Model::load(dir);  // validates every tensor against the config
+  auto tokenizer = load_tokenizer(dir);
+  const ModelConfig& c = model->config();
+  int64_t n_params = 0;
+  std::map<std::string, size_t> bytes_by_dtype;
+  size_t total_bytes = 0;
+  const auto specs = expected_tensors(c);
+  for (const auto& spec : specs) {
+    const TensorView* t = model->checkpoint().find(spec.name);
+    n_params += t->numel();
+    bytes_by_dtype[std::string(dtype_name(t->dtype))] += t->n_bytes;
+    total_bytes += t->n_bytes;
+  }
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  fmt::print("model:        {}\n", dir);
+  fmt::print("architecture: {} (model_type {})\n", c.architecture, c.model_type);
+  fmt::print("parameters:   {:.3f} B ({})\n", n_params / 1e9, n_params);
+  fmt::print("weights:      {:.2f} GiB ({} bytes)\n", total_bytes / gib, total_bytes);
+  for (const auto& [dtype, bytes] : bytes_by_dtype)
+    fmt::print("  {:<5}       {:.2f} GiB ({} bytes)\n", dtype, bytes / gib, bytes);
+  fmt::print("layers:       {}, hidden {}, heads {} / {} kv, head_dim {}\n", c.n_layers, c.hidden_size, c.n_heads,
+             c.n_heads_kv, c.head_dim);
+  const bool uniform = std::all_of(c.intermediate_size.begin(), c.intermediate_size.end(),
+                                   [&](int64_t v) { return v == c.intermediate_size[0]; });
+  fmt::print("mlp:          {}\n", uniform ? fmt::format("{}", c.intermediate_size[0])
+                                           : fmt::format("per layer {}", shape_string(c.intermediate_size)));
+  fmt::print("vocab:        {}, {} embeddings\n", c.vocab_size, c.tie_word_embeddings ? "tied" : "untied");
+  fmt::print("biases:       q {} k {} v {} o {} mlp {}\n", c.q_bias, c.k_bias, c.v_bias, c.o_bias, c.mlp_bias);
+  fmt::print("rope:         theta {}, max positions {}\n", c.rope.theta, c.max_position_embeddings);
+  if (tokenizer) {
+    fmt::print("tokenizer:    {} ({} tokens, bos {}, eos {})\n", tokenizer->origin(), tokenizer->vocab_size(),
+               tokenizer->bos_id() ? std::to_string(*tokenizer->bos_id()) : "none",
+               tokenizer->eos_id() ? std::to_string(*tokenizer->eos_id()) : "none");
+  } else {
+    fmt::print("tokenizer:    none (use --ids)\n");
+  }
+  fmt::print("chat:         {}\n", chat_template_name(detect_chat_template(c, tokenizer.get())));
+  if (o.verbose) {
+    fmt::print("tensors:\n");
+    for (const auto& [name, t] : model->checkpoint().tensors())
+      fmt::print("  {:<48} {:<5} {}\n", name, dtype_name(t.dtype), shape_string(t.shape));
+  }
+}
+
+}  // namespace
+
+void register_info(CLI::App& app) {
+  auto o = std::make_shared<InfoOptions>();
+  CLI::App* cmd = app.add_subcommand("info", "architecture, parameters, bytes per dtype, tensors (--verbose)");
+  cmd->add_option("-m,--model,model", o->model, "model directory or name")->required();
+  cmd->add_flag("-v,--verbose", o->verbose, "list every tensor");
+  cmd->callback([o] { info(*o); });
+}
+
+}  // namespace pangu::cli

@@ -1,0 +1,89 @@
+#include "cli/common.h"
+
+#include <chrono>
+
+#include "core/log.h"
+#include "pangu/error.h"
+
+namespace pangu::cli {
+
+void ModelOptions::add_to(CLI::App& app) {
+  app.add_option("-m,--model", model, "model directory, or a name under $PANGU_MODELS, ./models, ../shared/models")
+      ->required()
+      ->envname("PANGU_MODEL");
+  app.add_option("-t,--threads", threads, "worker threads (default: all cores)")->envname("PANGU_THREADS");
+  app.add_option("-c,--ctx", ctx, "context size in tokens (default: min(max_position_embeddings, 4096))")
+      ->envname("PANGU_CTX");
+  app.add_flag("-v,--verbose", verbose, "more diagnostics on stderr");
+}
+
+void SamplingOptions::add_to(CLI::App& app) {
+  app.add_option("-n,--n-predict", n_predict, "maximum new tokens")->capture_default_str();
+  app.add_flag("--greedy", greedy, "greedy decoding (same as --temp 0)");
+  app.add_option("--temp", temperature, "temperature; 0 is greedy")->capture_default_str();
+  app.add_option("--top-k", top_k, "keep the k most likely tokens; 0 disables")->capture_default_str();
+  app.add_option("--top-p", top_p, "nucleus sampling threshold; 1 disables")->capture_default_str();
+  app.add_option("--min-p", min_p, "drop tokens below min_p times the top probability; 0 disables")
+      ->capture_default_str();
+  app.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1 disables)")->capture_default_str();
+  app.add_option("--repeat-last-n", repeat_last_n, "tokens the penalties look back over; -1 all")
+      ->capture_default_str();
+  app.add_option("--presence-penalty", presence_penalty, "OpenAI presence penalty")->capture_default_str();
+  app.add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty")->capture_default_str();
+  seed_option = app.add_option("-s,--seed", seed, "random seed (default: from the clock)")->envname("PANGU_SEED");
+  app.add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable)");
+  app.add_option("--stop", stop, "stop when this text appears (repeatable)");
+  app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
+}
+
+GenerateOptions SamplingOptions::resolve(const Model& model) const {
+  GenerateOptions g;
+  g.max_new_tokens = n_predict;
+  g.sampling.greedy = greedy;
+  g.sampling.temperature = temperature;
+  g.sampling.top_k = top_k;
+  g.sampling.top_p = top_p;
+  g.sampling.min_p = min_p;
+  g.sampling.repetition_penalty = repeat_penalty;
+  g.sampling.penalty_last_n = repeat_last_n;
+  g.sampling.presence_penalty = presence_penalty;
+  g.sampling.frequency_penalty = frequency_penalty;
+  g.sampling.seed = seed_option && seed_option->count() > 0 ? seed : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  for (const auto& item : logit_bias) {
+    const size_t eq = item.find('=');
+    try {
+      if (eq == std::string::npos) throw std::invalid_argument("no =");
+      g.sampling.logit_bias.emplace_back(std::stoi(item.substr(0, eq)), std::stof(item.substr(eq + 1)));
+    } catch (const std::exception&) {
+      fail("--logit-bias \"{}\": expected ID=BIAS, e.g. 42=-5", item);
+    }
+  }
+  const GenerationConfig& gc = model.generation_config();
+  g.sampling.suppress_tokens = std::vector<int32_t>(gc.suppress_tokens.begin(), gc.suppress_tokens.end());
+  for (int32_t id : g.sampling.suppress_tokens)
+    PANGU_CHECK(id >= 0 && id < model.config().vocab_size, "{}/generation_config.json: suppress_tokens holds {}, outside the vocabulary of {}",
+                model.dir(), id, model.config().vocab_size);
+  g.eos_token_ids = model.eos_token_ids();
+  g.stop_strings = stop;
+  g.ignore_eos = ignore_eos;
+  return g;
+}
+
+Loaded load(const ModelOptions& options) {
+  set_log_level(options.verbose ? LogLevel::kVerbose : LogLevel::kInfo);
+  Loaded l;
+  const std::string dir = resolve_model_path(options.model);
+  const auto t0 = std::chrono::steady_clock::now();
+  l.model = Model::load(dir);
+  l.tokenizer = load_tokenizer(dir);
+  const int threads = options.threads > 0 ? options.threads : ThreadPool::default_threads();
+  l.pool = std::make_unique<ThreadPool>(threads);
+  const int64_t max_pos = l.model->config().max_position_embeddings;
+  l.ctx = options.ctx > 0 ? options.ctx : std::min<int64_t>(max_pos > 0 ? max_pos : 4096, 4096);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  log_verbose("loaded {} ({}) in {:.2f}s; {} threads; context {}; kernels {}", dir, l.model->config().architecture,
+              seconds, threads, l.ctx, "cpu");
+  return l;
+}
+
+}  // namespace pangu::cli

@@ -1,0 +1,61 @@
+// Options shared by several subcommands, each declared once with its help text, default and environment
+// variable, and the helpers that turn them into a loaded model.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "pangu/generate.h"
+#include "pangu/model.h"
+#include "pangu/tokenizer.h"
+
+namespace pangu::cli {
+
+struct ModelOptions {
+  std::string model;
+  int threads = 0;       // 0: PANGU_THREADS or all cores
+  int64_t ctx = 0;       // 0: min(max_position_embeddings, 4096)
+  bool verbose = false;
+  void add_to(CLI::App& app);
+};
+
+struct SamplingOptions {
+  int64_t n_predict = 128;
+  bool greedy = false;
+  float temperature = 0.8f;
+  int top_k = 40;
+  float top_p = 0.95f;
+  float min_p = 0.05f;
+  float repeat_penalty = 1.0f;
+  int repeat_last_n = 64;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  uint64_t seed = 0;
+  CLI::Option* seed_option = nullptr;
+  std::vector<std::string> logit_bias;  // "ID=BIAS"
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  void add_to(CLI::App& app);
+  // Applies generation_config.json (suppress_tokens, EOS, defaults) under what the user set.
+  GenerateOptions resolve(const Model& model) const;
+};
+
+struct Loaded {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;  // null when the directory has no tokenizer files
+  std::unique_ptr<ThreadPool> pool;
+  int64_t ctx = 0;
+};
+
+Loaded load(const ModelOptions& options);
+
+using CommandRegistrar = void (*)(CLI::App& app);
+void register_run(CLI::App& app);
+void register_chat(CLI::App& app);
+void register_info(CLI::App& app);
+void register_synth(CLI::App& app);
+
+}  // namespace pangu::cli

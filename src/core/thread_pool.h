@@ -1,0 +1,44 @@
+// A persistent pool: workers wait on a generation counter and split [0, n) into contiguous chunks.
+// The calling thread takes chunk 0, so a pool of size 1 runs everything inline.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace pangu {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // fn(begin, end) over disjoint chunks covering [0, n); returns when all chunks are done.
+  void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
+
+  static int default_threads();
+
+ private:
+  void worker_loop(int index);
+  void run_chunk(int index);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stopping_ = false;
+  size_t job_n_ = 0;
+  const std::function<void(size_t, size_t)>* job_ = nullptr;
+};
+
+}  // namespace pangu

@@ -1,0 +1,41 @@
+// JSON files with errors that name the file and the field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "pangu/error.h"
+
+namespace pangu {
+
+using Json = nlohmann::json;
+
+Json read_json_file(const std::string& path);                       // throws naming path and parse position
+Json parse_json_text(const std::string& text, const std::string& origin);
+void write_text_file_atomic(const std::string& path, const std::string& text);  // temp file + rename
+
+// Field access: a missing field or a wrong type is an error naming the file and the key.
+template <typename T>
+T json_required(const Json& object, const char* key, const std::string& origin) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) fail("{}: missing field \"{}\"", origin, key);
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: field \"{}\" has the wrong type (found {})", origin, key, it->type_name());
+  }
+}
+
+template <typename T>
+T json_optional(const Json& object, const char* key, T fallback, const std::string& origin) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: field \"{}\" has the wrong type (found {})", origin, key, it->type_name());
+  }
+}
+
+}  // namespace pangu

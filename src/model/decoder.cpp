@@ -1,0 +1,200 @@
+// One decoder for the Llama family (openPangu-Embedded, Llama, Qwen2): pre-norm RMSNorm, rotate-half RoPE,
+// grouped-query causal attention over an f32 KV cache, SwiGLU MLP. Differences are config fields only.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/buffer.h"
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+#include "model/rope.h"
+#include "model/weights.h"
+#include "pangu/error.h"
+#include "pangu/model.h"
+
+namespace pangu {
+
+struct Session::Scratch {
+  // KV cache: [n_layers, n_ctx, kv_dim] each; anonymous mappings commit pages only as positions fill.
+  Buffer k_cache;
+  Buffer v_cache;
+  RopeTable rope;
+  int64_t capacity = 0;        // tokens the activation buffers hold
+  std::vector<float> x;        // [n, hidden] residual stream
+  std::vector<float> xn;       // [n, hidden] normalised
+  std::vector<float> q;        // [n, q_dim]
+  std::vector<float> k;        // [n, kv_dim]
+  std::vector<float> v;        // [n, kv_dim]
+  std::vector<float> att;      // [n, q_dim] attention output before o_proj
+  std::vector<float> proj;     // [n, hidden]
+  std::vector<float> gate;     // [n, max_inter]
+  std::vector<float> up;       // [n, max_inter]
+  std::vector<float> scores;   // [n_threads, n_ctx] per-worker score rows
+  std::vector<float> logits;   // [n, vocab]
+  std::vector<float> rope_cos; // [n, head_dim / 2]
+  std::vector<float> rope_sin; // [n, head_dim / 2]
+};
+
+Session::Session(const Model& model, int64_t n_ctx, ThreadPool& pool)
+    : model_(model), pool_(pool), n_ctx_(n_ctx), scratch_(std::make_unique<Scratch>()) {
+  const ModelConfig& c = model.config();
+  PANGU_CHECK(n_ctx > 0, "context size must be positive (found {})", n_ctx);
+  const size_t cache_bytes = static_cast<size_t>(c.n_layers) * n_ctx * c.kv_dim() * sizeof(float);
+  scratch_->k_cache = Buffer(cache_bytes);
+  scratch_->v_cache = Buffer(cache_bytes);
+  scratch_->rope = RopeTable(c.head_dim, c.rope);
+  scratch_->scores.resize(static_cast<size_t>(pool.size()) * n_ctx);
+}
+
+Session::~Session() = default;
+
+int64_t Session::vocab_size() const { return model_.config().vocab_size; }
+
+void Session::truncate(int64_t n) {
+  PANGU_CHECK(n >= 0 && n <= n_past_, "cannot truncate a session of {} positions to {}", n_past_, n);
+  n_past_ = n;
+}
+
+void Session::ensure_scratch(int64_t n) {
+  Scratch& s = *scratch_;
+  if (n <= s.capacity) return;
+  const ModelConfig& c = model_.config();
+  s.capacity = n;
+  s.x.resize(n * c.hidden_size);
+  s.xn.resize(n * c.hidden_size);
+  s.q.resize(n * c.q_dim());
+  s.k.resize(n * c.kv_dim());
+  s.v.resize(n * c.kv_dim());
+  s.att.resize(n * c.q_dim());
+  s.proj.resize(n * c.hidden_size);
+  s.gate.resize(n * c.max_intermediate());
+  s.up.resize(n * c.max_intermediate());
+  s.logits.resize(n * c.vocab_size);
+  s.rope_cos.resize(n * c.head_dim / 2);
+  s.rope_sin.resize(n * c.head_dim / 2);
+}
+
+void Session::emit(std::string_view name, int64_t layer, const float* data, int64_t n, int64_t width) const {
+  if (!hook_) return;
+  if (layer < 0) {
+    hook_(name, data, n, width);
+  } else {
+    hook_(fmt::format("layer.{}.{}", layer, name), data, n, width);
+  }
+}
+
+// Causal GQA attention of the n new tokens (positions n_past_ ..) over the cache of this layer.
+void Session::attention(int64_t layer, int64_t n) {
+  const ModelConfig& c = model_.config();
+  Scratch& s = *scratch_;
+  const int64_t hd = c.head_dim;
+  const int64_t kv_dim = c.kv_dim();
+  const int64_t group = c.n_heads / c.n_heads_kv;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
+  const float* k_layer = s.k_cache.as<float>() + layer * n_ctx_ * kv_dim;
+  const float* v_layer = s.v_cache.as<float>() + layer * n_ctx_ * kv_dim;
+  const size_t work = static_cast<size_t>(n * c.n_heads);
+  const size_t per_worker = (work + pool_.size() - 1) / pool_.size();
+  pool_.parallel_for(work, [&](size_t begin, size_t end) {
+    float* scores = s.scores.data() + (begin / per_worker) * n_ctx_;
+    for (size_t item = begin; item < end; ++item) {
+      const int64_t t = static_cast<int64_t>(item) / c.n_heads;
+      const int64_t h = static_cast<int64_t>(item) % c.n_heads;
+      const int64_t kvh = h / group;
+      const int64_t n_keys = n_past_ + t + 1;
+      const float* q = s.q.data() + t * c.q_dim() + h * hd;
+      for (int64_t p = 0; p < n_keys; ++p) {
+        const float* k = k_layer + p * kv_dim + kvh * hd;
+        float dot = 0.0f;
+        for (int64_t d = 0; d < hd; ++d) dot += q[d] * k[d];
+        scores[p] = dot * scale;
+      }
+      softmax_inplace(scores, n_keys);
+      float* out = s.att.data() + t * c.q_dim() + h * hd;
+      std::fill(out, out + hd, 0.0f);
+      for (int64_t p = 0; p < n_keys; ++p) {
+        const float* v = v_layer + p * kv_dim + kvh * hd;
+        const float w = scores[p];
+        for (int64_t d = 0; d < hd; ++d) out[d] += w * v[d];
+      }
+    }
+  });
+}
+
+const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits) {
+  const ModelConfig& c = model_.config();
+  const ModelWeights& w = model_.weights();
+  PANGU_CHECK(n > 0, "forward needs at least one token");
+  PANGU_CHECK(n_past_ + n <= n_ctx_, "context full: {} positions in use, {} more requested, context size is {}",
+              n_past_, n, n_ctx_);
+  for (int64_t t = 0; t < n; ++t)
+    PANGU_CHECK(tokens[t] >= 0 && tokens[t] < c.vocab_size, "token id {} is out of range [0, {})", tokens[t],
+                c.vocab_size);
+  ensure_scratch(n);
+  Scratch& s = *scratch_;
+  const int64_t hidden = c.hidden_size;
+  const int64_t kv_dim = c.kv_dim();
+  const size_t embed_row_bytes = static_cast<size_t>(hidden) * dtype_size(w.embed.dtype);
+
+  for (int64_t t = 0; t < n; ++t)
+    to_f32(w.embed.dtype, static_cast<const uint8_t*>(w.embed.data) + tokens[t] * embed_row_bytes, hidden,
+           s.x.data() + t * hidden);
+  emit("embed", -1, s.x.data(), n, hidden);
+  const int64_t half = c.head_dim / 2;
+  for (int64_t t = 0; t < n; ++t) s.rope.angles(n_past_ + t, s.rope_cos.data() + t * half, s.rope_sin.data() + t * half);
+
+  auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& lw = w.layers[l];
+    const int64_t inter = c.intermediate_size[l];
+    for (int64_t t = 0; t < n; ++t)
+      rms_norm(s.x.data() + t * hidden, lw.attn_norm.data(), hidden, c.rms_norm_eps, s.xn.data() + t * hidden);
+    emit("attn_norm", l, s.xn.data(), n, hidden);
+    matmul(lw.wq, s.xn.data(), n, s.q.data(), bias(lw.bq), pool_);
+    matmul(lw.wk, s.xn.data(), n, s.k.data(), bias(lw.bk), pool_);
+    matmul(lw.wv, s.xn.data(), n, s.v.data(), bias(lw.bv), pool_);
+    for (int64_t t = 0; t < n; ++t) {
+      const float* cos_a = s.rope_cos.data() + t * half;
+      const float* sin_a = s.rope_sin.data() + t * half;
+      for (int64_t h = 0; h < c.n_heads; ++h) s.rope.rotate(s.q.data() + t * c.q_dim() + h * c.head_dim, cos_a, sin_a);
+      for (int64_t h = 0; h < c.n_heads_kv; ++h) s.rope.rotate(s.k.data() + t * kv_dim + h * c.head_dim, cos_a, sin_a);
+    }
+    emit("q", l, s.q.data(), n, c.q_dim());
+    emit("k", l, s.k.data(), n, kv_dim);
+    emit("v", l, s.v.data(), n, kv_dim);
+    float* k_dst = s.k_cache.as<float>() + (l * n_ctx_ + n_past_) * kv_dim;
+    float* v_dst = s.v_cache.as<float>() + (l * n_ctx_ + n_past_) * kv_dim;
+    std::memcpy(k_dst, s.k.data(), n * kv_dim * sizeof(float));
+    std::memcpy(v_dst, s.v.data(), n * kv_dim * sizeof(float));
+    attention(l, n);
+    emit("attn", l, s.att.data(), n, c.q_dim());
+    matmul(lw.wo, s.att.data(), n, s.proj.data(), bias(lw.bo), pool_);
+    emit("attn_out", l, s.proj.data(), n, hidden);
+    add_inplace(s.x.data(), s.proj.data(), n * hidden);
+
+    for (int64_t t = 0; t < n; ++t)
+      rms_norm(s.x.data() + t * hidden, lw.mlp_norm.data(), hidden, c.rms_norm_eps, s.xn.data() + t * hidden);
+    emit("mlp_norm", l, s.xn.data(), n, hidden);
+    matmul(lw.w_gate, s.xn.data(), n, s.gate.data(), bias(lw.b_gate), pool_);
+    matmul(lw.w_up, s.xn.data(), n, s.up.data(), bias(lw.b_up), pool_);
+    silu_mul_inplace(s.gate.data(), s.up.data(), n * inter);
+    matmul(lw.w_down, s.gate.data(), n, s.proj.data(), bias(lw.b_down), pool_);
+    emit("mlp_out", l, s.proj.data(), n, hidden);
+    add_inplace(s.x.data(), s.proj.data(), n * hidden);
+    emit("out", l, s.x.data(), n, hidden);
+  }
+
+  const int64_t first = all_logits ? 0 : n - 1;
+  const int64_t n_out = n - first;
+  for (int64_t t = first; t < n; ++t)
+    rms_norm(s.x.data() + t * hidden, w.final_norm.data(), hidden, c.rms_norm_eps, s.xn.data() + (t - first) * hidden);
+  emit("final_norm", -1, s.xn.data(), n_out, hidden);
+  matmul(w.lm_head, s.xn.data(), n_out, s.logits.data(), nullptr, pool_);
+  emit("logits", -1, s.logits.data(), n_out, c.vocab_size);
+  n_past_ += n;
+  return s.logits.data();
+}
+
+}  // namespace pangu
