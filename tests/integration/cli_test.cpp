@@ -1,0 +1,102 @@
+// The CLI contract scripts rely on: `pangu run` stdout/stderr, --ids, --print-ids, --logits-out, synth, info.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "test_util.h"
+
+namespace pangu {
+namespace {
+
+using test::run_pangu;
+using test::shared;
+
+std::string join(const std::vector<int32_t>& ids, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? sep : "") + std::to_string(ids[i]);
+  return s;
+}
+
+TEST(Cli, RunIdsPrintIdsMatchesGoldenAndLogitsOut) {
+  test::TempDir tmp;
+  const auto golden = test::read_json(shared("models/zh-poem-750K/golden.json"));
+  const auto& c = golden["cases"][1];
+  const auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
+  const auto want = c["greedy_ids"].get<std::vector<int32_t>>();
+  const auto r = run_pangu("run -m " + shared("models/zh-poem-750K") + " --ids " + join(prompt, ",") + " -n " +
+                           std::to_string(want.size()) + " --greedy --print-ids --logits-out " + (tmp / "l.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, join(want, " ") + "\n");
+  EXPECT_NE(r.err.find("tokens/s"), std::string::npos);
+  const auto logits = test::read_json(tmp / "l.json")["logits"];
+  ASSERT_EQ(logits.size(), want.size());
+  const auto first = c["first_step_logits"].get<std::vector<double>>();
+  for (size_t i = 0; i < first.size(); ++i) ASSERT_NEAR(logits[0][i].get<double>(), first[i], 1e-3);
+}
+
+TEST(Cli, RunTextStreamsOnlyGeneratedText) {
+  const auto golden = test::read_json(shared("models/stories260K/golden.json"));
+  const auto& c = golden["cases"][0];
+  const auto r = run_pangu("run -m " + shared("models/stories260K") + " -p 'Once upon a time' -n 64 --greedy");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, c["greedy_text"].get<std::string>() + "\n");
+}
+
+TEST(Cli, StopStringEndsGenerationBeforeIt) {
+  const auto r = run_pangu("run -m " + shared("models/stories260K") + " -p 'Once upon a time' -n 64 --greedy --stop Lily");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, ", there was a little girl named \n");
+  EXPECT_NE(r.err.find("stop: stop"), std::string::npos);
+}
+
+TEST(Cli, SamplingIsReproducibleWithASeed) {
+  const std::string cmd = "run -m " + shared("models/stories260K") + " -p 'Tom' -n 30 --seed 5 --temp 1.0";
+  const auto a = run_pangu(cmd), b = run_pangu(cmd);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST(Cli, ChatAnswersEachLineFromStdin) {
+  test::TempDir tmp;
+  test::write_text(tmp / "in", "Once upon a time\nThe dog\n");
+  const auto r = run_pangu("chat -m " + shared("models/stories260K") + " -n 8 --greedy < " + (tmp / "in"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+}
+
+TEST(Cli, SynthTinyConfigThenInfoAndRun) {
+  test::TempDir tmp;
+  const std::string out = tmp / "synth";
+  auto r = run_pangu("synth -c " + shared("models/tiny-pangu-random/config.json") + " -o " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_pangu("info -m " + out + " --verbose");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("PanguEmbeddedForCausalLM"), std::string::npos);
+  EXPECT_NE(r.out.find("model.layers.1.self_attn.o_proj.bias"), std::string::npos);
+  r = run_pangu("run -m " + out + " --ids 1,2,3 -n 4 --greedy --print-ids");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream ids(r.out);
+  int count = 0, id;
+  while (ids >> id) ++count;
+  EXPECT_EQ(count, 4);
+  r = run_pangu("synth -c " + shared("models/tiny-pangu-random/config.json") + " -o " + out);
+  EXPECT_EQ(r.exit_code, 1);  // refuses to overwrite
+  EXPECT_NE(r.err.find("--force"), std::string::npos);
+}
+
+TEST(Cli, SynthPangu1BReportsRealParameterCountAndSize) {
+  test::TempDir tmp;
+  const std::string out = tmp / "pangu-1b";
+  auto r = run_pangu("synth -c " + shared("models/configs/openpangu-embedded-1b.config.json") + " -o " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_pangu("info -m " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("parameters:   1.156 B"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("weights:      2.15 GiB"), std::string::npos) << r.out;
+  r = run_pangu("run -m " + out + " --ids 1,100,200 -n 2 --greedy --print-ids -c 64");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace pangu
