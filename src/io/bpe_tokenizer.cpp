@@ -302,15 +302,23 @@ class BpeTokenizer final : public Tokenizer {
 std::unique_ptr<Tokenizer> parse_tokenizer_json(const std::string& text, const std::string& origin) {
   const Json j = parse_json_text(text, origin);
   if (!j.is_object()) fail("{}: not a JSON object", origin);
-  return std::make_unique<BpeTokenizer>(j, origin);
+  try {
+    return std::make_unique<BpeTokenizer>(j, origin);
+  } catch (const nlohmann::json::exception& e) {  // a field of an unexpected type that no check named
+    fail("{}: unexpected structure: {}", origin, e.what());
+  }
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
   const Json j = read_json_file(path);
   if (!j.is_object()) fail("{}: not a JSON object", path);
-  auto tokenizer = std::make_unique<BpeTokenizer>(j, path);
-  tokenizer->read_config(std::filesystem::path(path).parent_path().string());
-  return tokenizer;
+  try {
+    auto tokenizer = std::make_unique<BpeTokenizer>(j, path);
+    tokenizer->read_config(std::filesystem::path(path).parent_path().string());
+    return tokenizer;
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: unexpected structure: {}", path, e.what());
+  }
 }
 
 }  // namespace pangu

@@ -44,8 +44,21 @@ void require_positive(int64_t value, const char* key, const std::string& origin)
 
 }  // namespace
 
+namespace {
+ModelConfig parse_model_config_json(const Json& j, const std::string& origin);
+}
+
 ModelConfig parse_model_config(const std::string& json_text, const std::string& origin) {
   const Json j = parse_json_text(json_text, origin);
+  try {
+    return parse_model_config_json(j, origin);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: unexpected structure: {}", origin, e.what());
+  }
+}
+
+namespace {
+ModelConfig parse_model_config_json(const Json& j, const std::string& origin) {
   if (!j.is_object()) fail("{}: config is not a JSON object", origin);
   ModelConfig c;
   const auto archs = json_optional<std::vector<std::string>>(j, "architectures", {}, origin);
@@ -137,6 +150,7 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   c.quantize = json_optional<std::string>(j, "quantize", "", origin);
   return c;
 }
+}  // namespace
 
 ModelConfig load_model_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -13,6 +13,8 @@ Json parse_json_text(const std::string& text, const std::string& origin) {
     return Json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     fail("{}: invalid JSON at byte {}: {}", origin, e.byte, e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for any type
+    fail("{}: invalid JSON: {}", origin, e.what());
   }
 }
 
