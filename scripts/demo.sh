@@ -6,4 +6,6 @@ scripts/build.sh --target pangu
 MODEL="${PANGU_DEMO_MODEL:-../shared/models/stories260K}"
 ./build/pangu info -m "$MODEL"
 echo
-./build/pangu run -m "$MODEL" -p "${PANGU_DEMO_PROMPT:-Once upon a time}" -n 256 --temp 0.8 --seed 42
+PROMPT="${PANGU_DEMO_PROMPT:-Once upon a time}"
+printf '%s' "$PROMPT"  # run prints only the continuation
+./build/pangu run -m "$MODEL" -p "$PROMPT" -n 256 --temp 0.8 --seed 42

@@ -12,8 +12,12 @@
 
 namespace pangu::test {
 
-inline std::string shared(const std::string& rel) { return std::string(PANGU_SHARED_DIR) + "/" + rel; }
-inline std::string test_data(const std::string& rel) { return std::string(PANGU_TEST_DATA_DIR) + "/" + rel; }
+inline std::string shared(const std::string& rel) {
+  return std::string(PANGU_SHARED_DIR) + "/" + rel;
+}
+inline std::string test_data(const std::string& rel) {
+  return std::string(PANGU_TEST_DATA_DIR) + "/" + rel;
+}
 
 inline nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
@@ -56,7 +60,8 @@ struct CommandResult {
 // Runs the pangu binary with args (a shell-quoted string), capturing stdout and stderr.
 inline CommandResult run_pangu(const std::string& args) {
   TempDir tmp;
-  const std::string cmd = std::string(PANGU_BINARY) + " " + args + " >" + (tmp / "out") + " 2>" + (tmp / "err");
+  const std::string cmd =
+      std::string(PANGU_BINARY) + " " + args + " >" + (tmp / "out") + " 2>" + (tmp / "err");
   const int status = std::system(cmd.c_str());
   CommandResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -22,7 +22,8 @@ std::string chat_template_name(ChatTemplate t);
 // From tokenizer_config.json's chat_template text, then the model type; raw when nothing says.
 ChatTemplate detect_chat_template(const ModelConfig& config, const Tokenizer* tokenizer);
 // The prompt text for `messages`, ending with the assistant's opening when add_generation_prompt.
-std::string render_chat(ChatTemplate t, const std::vector<ChatMessage>& messages, bool add_generation_prompt = true);
+std::string render_chat(ChatTemplate t, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt = true);
 // Whether the rendered text already holds BOS (so the tokenizer must not add another).
 bool chat_template_has_bos(ChatTemplate t);
 

@@ -21,9 +21,9 @@ template <typename... Args>
 }  // namespace pangu
 
 // PANGU_CHECK(cond, "fmt", args...) throws pangu::Error with the formatted message when cond is false.
-#define PANGU_CHECK(cond, ...)       \
-  do {                               \
-    if (!(cond)) {                   \
-      ::pangu::fail(__VA_ARGS__);    \
-    }                                \
+#define PANGU_CHECK(cond, ...)    \
+  do {                            \
+    if (!(cond)) {                \
+      ::pangu::fail(__VA_ARGS__); \
+    }                             \
   } while (0)

@@ -27,8 +27,8 @@ enum class StopReason { kEos, kStopString, kMaxTokens, kContextFull, kCallback }
 std::string stop_reason_name(StopReason r);
 
 struct GenerateResult {
-  std::vector<int32_t> tokens;   // generated ids (the EOS id included when it ended the sequence)
-  std::string text;              // generated text, stop string removed
+  std::vector<int32_t> tokens;  // generated ids (the EOS id included when it ended the sequence)
+  std::string text;             // generated text, stop string removed
   StopReason stop_reason = StopReason::kMaxTokens;
   int64_t n_prompt = 0;
   double prefill_seconds = 0;

@@ -40,7 +40,8 @@ class Model {
 };
 
 // Called with each named intermediate ("layer.3.attn_out") when set: data is [n_tokens, width].
-using ActivationHook = std::function<void(std::string_view name, const float* data, int64_t n_tokens, int64_t width)>;
+using ActivationHook =
+    std::function<void(std::string_view name, const float* data, int64_t n_tokens, int64_t width)>;
 
 // A decoding state: the KV cache and scratch for one sequence. Buffers grow to the largest batch seen and
 // are reused, so decoding allocates nothing per token.

@@ -1,4 +1,5 @@
-// The sampler chain: penalties -> logit bias -> suppression -> greedy | (temperature -> top-k -> top-p -> min-p
+// The sampler chain: penalties -> logit bias -> suppression -> greedy | (temperature -> top-k -> top-p ->
+// min-p
 // -> draw). distribution() exposes the final probabilities so speculative decoding applies the same chain
 // to target and draft alike.
 #pragma once
@@ -12,10 +13,10 @@ namespace pangu {
 
 struct SamplingParams {
   bool greedy = false;
-  float temperature = 0.8f;       // <= 0 means greedy
-  int top_k = 40;                 // 0 disables
-  float top_p = 0.95f;            // 1 disables
-  float min_p = 0.05f;            // 0 disables
+  float temperature = 0.8f;         // <= 0 means greedy
+  int top_k = 40;                   // 0 disables
+  float top_p = 0.95f;              // 1 disables
+  float min_p = 0.05f;              // 0 disables
   float repetition_penalty = 1.0f;  // Hugging Face rule: positive logits divided, negative multiplied
   int penalty_last_n = 64;          // -1: whole history
   float presence_penalty = 0.0f;    // OpenAI rule: minus this once for every token already present

@@ -1,5 +1,6 @@
-// Tokenizers: SentencePiece tokenizer.model and Hugging Face tokenizer.json (BPE: byte-level, character-level,
-// byte-fallback + Metaspace). Added and special tokens are matched in text before the model sees it.
+// Tokenizers: SentencePiece tokenizer.model and Hugging Face tokenizer.json (BPE: byte-level,
+// character-level, byte-fallback + Metaspace). Added and special tokens are matched in text before the model
+// sees it.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +44,9 @@ class Tokenizer {
   std::optional<int32_t> eos_id() const { return eos_id_; }
   std::optional<int32_t> pad_id() const { return pad_id_; }
   const std::vector<AddedToken>& added_tokens() const { return added_; }
-  const std::string& chat_template() const { return chat_template_; }  // from tokenizer_config.json, may be empty
+  const std::string& chat_template() const {
+    return chat_template_;
+  }  // from tokenizer_config.json, may be empty
   const std::string& origin() const { return origin_; }
 
  protected:
@@ -52,7 +55,7 @@ class Tokenizer {
   virtual std::vector<int32_t> special_prefix() const;  // added when add_special (default: BOS if add_bos_)
   virtual std::vector<int32_t> special_suffix() const;  // (default: EOS if add_eos_)
 
-  void add_token(AddedToken token);  // registers a token matched in text
+  void add_token(AddedToken token);                    // registers a token matched in text
   void read_tokenizer_config(const std::string& dir);  // bos/eos/pad, add_bos, added tokens, chat template
 
   std::string origin_;
@@ -67,7 +70,7 @@ class Tokenizer {
 // Loads tokenizer.json (preferred when both exist) or tokenizer.model from a model directory.
 // Returns nullptr when the directory has neither.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);
-std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path);   // dir of path is read for config
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path);  // dir of path is read for config
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path);
 // Parses tokenizer.json text only (for fuzzing and tests); origin names it in errors.
 std::unique_ptr<Tokenizer> parse_tokenizer_json(const std::string& text, const std::string& origin);

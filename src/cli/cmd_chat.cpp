@@ -24,12 +24,7 @@ struct ChatOptions {
 void chat(const ChatOptions& o) {
   Loaded l = load(o.model);
   PANGU_CHECK(l.tokenizer, "{}: chat needs a tokenizer (tokenizer.json or tokenizer.model)", l.model->dir());
-  ChatTemplate t = detect_chat_template(l.model->config(), l.tokenizer.get());
-  if (!o.chat_template.empty()) {
-    auto named = chat_template_from_name(o.chat_template);
-    PANGU_CHECK(named, "--chat-template \"{}\": expected pangu, chatml, llama2 or raw", o.chat_template);
-    t = *named;
-  }
+  const ChatTemplate t = resolve_chat_template(l, o.chat_template);
   Session session(*l.model, l.ctx, *l.pool);
   GenerateOptions g = o.sampling.resolve(*l.model);
   std::vector<ChatMessage> messages;
@@ -90,7 +85,8 @@ void register_chat(CLI::App& app) {
   o->model.add_to(*cmd);
   o->sampling.add_to(*cmd);
   o->sampling.n_predict = 512;
-  cmd->add_option("--chat-template", o->chat_template, "pangu | chatml | llama2 | raw (default: from the model)");
+  cmd->add_option("--chat-template", o->chat_template,
+                  "pangu | chatml | llama2 | raw (default: from the model)");
   cmd->add_option("--system", o->system, "system message");
   cmd->callback([o] { chat(*o); });
 }

@@ -41,14 +41,15 @@ void info(const InfoOptions& o) {
   fmt::print("weights:      {:.2f} GiB ({} bytes)\n", total_bytes / gib, total_bytes);
   for (const auto& [dtype, bytes] : bytes_by_dtype)
     fmt::print("  {:<5}       {:.2f} GiB ({} bytes)\n", dtype, bytes / gib, bytes);
-  fmt::print("layers:       {}, hidden {}, heads {} / {} kv, head_dim {}\n", c.n_layers, c.hidden_size, c.n_heads,
-             c.n_heads_kv, c.head_dim);
+  fmt::print("layers:       {}, hidden {}, heads {} / {} kv, head_dim {}\n", c.n_layers, c.hidden_size,
+             c.n_heads, c.n_heads_kv, c.head_dim);
   const bool uniform = std::all_of(c.intermediate_size.begin(), c.intermediate_size.end(),
                                    [&](int64_t v) { return v == c.intermediate_size[0]; });
   fmt::print("mlp:          {}\n", uniform ? fmt::format("{}", c.intermediate_size[0])
                                            : fmt::format("per layer {}", shape_string(c.intermediate_size)));
   fmt::print("vocab:        {}, {} embeddings\n", c.vocab_size, c.tie_word_embeddings ? "tied" : "untied");
-  fmt::print("biases:       q {} k {} v {} o {} mlp {}\n", c.q_bias, c.k_bias, c.v_bias, c.o_bias, c.mlp_bias);
+  fmt::print("biases:       q {} k {} v {} o {} mlp {}\n", c.q_bias, c.k_bias, c.v_bias, c.o_bias,
+             c.mlp_bias);
   fmt::print("rope:         theta {}, max positions {}\n", c.rope.theta, c.max_position_embeddings);
   if (tokenizer) {
     fmt::print("tokenizer:    {} ({} tokens, bos {}, eos {})\n", tokenizer->origin(), tokenizer->vocab_size(),
@@ -69,7 +70,8 @@ void info(const InfoOptions& o) {
 
 void register_info(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand("info", "architecture, parameters, bytes per dtype, tensors (--verbose)");
+  CLI::App* cmd =
+      app.add_subcommand("info", "architecture, parameters, bytes per dtype, tensors (--verbose)");
   cmd->add_option("-m,--model,model", o->model, "model directory or name")->required();
   cmd->add_flag("-v,--verbose", o->verbose, "list every tensor");
   cmd->callback([o] { info(*o); });

@@ -51,30 +51,18 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   return ids;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open prompt file", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void run(const RunOptions& o) {
   Loaded l = load(o.model);
   std::vector<int32_t> prompt;
   if (!o.ids.empty()) {
     prompt = parse_ids(o.ids);
   } else {
-    PANGU_CHECK(l.tokenizer, "{}: no tokenizer.json or tokenizer.model; pass token ids with --ids", l.model->dir());
-    std::string text = o.prompt_file.empty() ? o.prompt : read_file(o.prompt_file);
+    PANGU_CHECK(l.tokenizer, "{}: no tokenizer.json or tokenizer.model; pass token ids with --ids",
+                l.model->dir());
+    std::string text = o.prompt_file.empty() ? o.prompt : read_text_file(o.prompt_file, "prompt file");
     bool add_special = !o.no_bos;
     if (o.chat) {
-      ChatTemplate t = detect_chat_template(l.model->config(), l.tokenizer.get());
-      if (!o.chat_template.empty()) {
-        auto named = chat_template_from_name(o.chat_template);
-        PANGU_CHECK(named, "--chat-template \"{}\": expected pangu, chatml, llama2 or raw", o.chat_template);
-        t = *named;
-      }
+      const ChatTemplate t = resolve_chat_template(l, o.chat_template);
       std::vector<ChatMessage> messages;
       if (!o.system.empty()) messages.push_back({"system", o.system});
       messages.push_back({"user", text});
@@ -127,10 +115,12 @@ void run(const RunOptions& o) {
     write_text_file_atomic(o.logits_out, json);
   }
   const double n_gen = static_cast<double>(r.tokens.size());
-  log_info("prefill: {} tokens in {:.3f}s ({:.2f} tokens/s); decode: {} tokens in {:.3f}s ({:.2f} tokens/s); stop: {}",
-           r.n_prompt, r.prefill_seconds, r.n_prompt / std::max(r.prefill_seconds, 1e-9), r.tokens.size(),
-           r.decode_seconds, n_gen > 1 ? (n_gen - 1) / std::max(r.decode_seconds, 1e-9) : 0.0,
-           stop_reason_name(r.stop_reason));
+  log_info(
+      "prefill: {} tokens in {:.3f}s ({:.2f} tokens/s); decode: {} tokens in {:.3f}s ({:.2f} tokens/s); "
+      "stop: {}",
+      r.n_prompt, r.prefill_seconds, r.n_prompt / std::max(r.prefill_seconds, 1e-9), r.tokens.size(),
+      r.decode_seconds, n_gen > 1 ? (n_gen - 1) / std::max(r.decode_seconds, 1e-9) : 0.0,
+      stop_reason_name(r.stop_reason));
   log_verbose("resident memory: {:.1f} MiB", resident_bytes() / 1048576.0);
 }
 
@@ -143,18 +133,22 @@ void register_run(CLI::App& app) {
   o->sampling.add_to(*cmd);
   auto* p = cmd->add_option("-p,--prompt", o->prompt, "prompt text");
   auto* f = cmd->add_option("-f,--file", o->prompt_file, "read the prompt from a file");
-  auto* ids = cmd->add_option("--ids", o->ids, "prompt as comma-separated token ids, used as given (no BOS added)");
+  auto* ids =
+      cmd->add_option("--ids", o->ids, "prompt as comma-separated token ids, used as given (no BOS added)");
   p->excludes(f)->excludes(ids);
   f->excludes(ids);
   cmd->add_flag("--print-ids", o->print_ids, "print generated token ids (space-separated) instead of text");
-  cmd->add_option("--logits-out", o->logits_out, "write {\"logits\": [[...], ...]} for every generated position");
+  cmd->add_option("--logits-out", o->logits_out,
+                  "write {\"logits\": [[...], ...]} for every generated position");
   cmd->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template");
-  cmd->add_option("--chat-template", o->chat_template, "pangu | chatml | llama2 | raw (default: from the model)");
+  cmd->add_option("--chat-template", o->chat_template,
+                  "pangu | chatml | llama2 | raw (default: from the model)");
   cmd->add_option("--system", o->system, "system message for --chat");
   cmd->add_flag("--no-bos", o->no_bos, "do not add BOS to the prompt");
   cmd->add_flag("--special", o->special, "print special tokens");
   cmd->callback([o, p, f, ids] {
-    PANGU_CHECK(p->count() || f->count() || ids->count(), "run: give a prompt with -p TEXT, -f FILE or --ids 1,2,3");
+    PANGU_CHECK(p->count() || f->count() || ids->count(),
+                "run: give a prompt with -p TEXT, -f FILE or --ids 1,2,3");
     run(*o);
   });
 }

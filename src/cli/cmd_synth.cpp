@@ -39,17 +39,18 @@ struct FastRandom {
 };
 
 void synth(const SynthOptions& o) {
-  std::ifstream in(o.config, std::ios::binary);
-  if (!in) fail("{}: cannot open config", o.config);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Json config_json = parse_json_text(ss.str(), o.config);
-  ModelConfig c = parse_model_config(ss.str(), o.config);
+  const std::string text = read_text_file(o.config, "config");
+  Json config_json = parse_json_text(text, o.config);
+  const ModelConfig c = parse_model_config(text, o.config);
   DType dtype;
-  if (o.dtype == "bf16") dtype = DType::kBF16;
-  else if (o.dtype == "f16") dtype = DType::kF16;
-  else if (o.dtype == "f32") dtype = DType::kF32;
-  else fail("--dtype \"{}\": expected bf16, f16 or f32", o.dtype);
+  if (o.dtype == "bf16")
+    dtype = DType::kBF16;
+  else if (o.dtype == "f16")
+    dtype = DType::kF16;
+  else if (o.dtype == "f32")
+    dtype = DType::kF32;
+  else
+    fail("--dtype \"{}\": expected bf16, f16 or f32", o.dtype);
   config_json["torch_dtype"] = o.dtype == "bf16" ? "bfloat16" : o.dtype == "f16" ? "float16" : "float32";
 
   if (fs::exists(o.out) && !o.force) fail("{}: already exists (use --force to replace it)", o.out);
@@ -70,9 +71,12 @@ void synth(const SynthOptions& o) {
                          FastRandom rng{seed | 1};
                          for (int64_t k = 0; k < n; ++k) {
                            const float v = is_norm ? 1.0f : rng.uniform_pm1() * matrix_scale;
-                           if (dtype == DType::kF32) reinterpret_cast<float*>(dst)[k] = v;
-                           else if (dtype == DType::kBF16) reinterpret_cast<uint16_t*>(dst)[k] = f32_to_bf16(v);
-                           else reinterpret_cast<uint16_t*>(dst)[k] = f32_to_f16(v);
+                           if (dtype == DType::kF32)
+                             reinterpret_cast<float*>(dst)[k] = v;
+                           else if (dtype == DType::kBF16)
+                             reinterpret_cast<uint16_t*>(dst)[k] = f32_to_bf16(v);
+                           else
+                             reinterpret_cast<uint16_t*>(dst)[k] = f32_to_f16(v);
                          }
                        }});
   }
@@ -84,10 +88,12 @@ void synth(const SynthOptions& o) {
   write_text_file_atomic((tmp / "config.json").string(), config_json.dump(2) + "\n");
   Json gen = {{"do_sample", false}};
   if (c.bos_token_id) gen["bos_token_id"] = *c.bos_token_id;
-  if (!c.eos_token_ids.empty()) gen["eos_token_id"] = c.eos_token_ids.size() == 1 ? Json(c.eos_token_ids[0]) : Json(c.eos_token_ids);
+  if (!c.eos_token_ids.empty())
+    gen["eos_token_id"] = c.eos_token_ids.size() == 1 ? Json(c.eos_token_ids[0]) : Json(c.eos_token_ids);
   write_text_file_atomic((tmp / "generation_config.json").string(), gen.dump(2) + "\n");
   if (!o.tokenizer_dir.empty()) {
-    for (const char* name : {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"}) {
+    for (const char* name :
+         {"tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json"}) {
       const fs::path src = fs::path(o.tokenizer_dir) / name;
       if (fs::exists(src)) fs::copy_file(src, tmp / name);
     }
@@ -101,8 +107,10 @@ void synth(const SynthOptions& o) {
 
 void register_synth(CLI::App& app) {
   auto o = std::make_shared<SynthOptions>();
-  CLI::App* cmd = app.add_subcommand("synth", "write a random-weight checkpoint of a config.json (benchmarks)");
-  cmd->add_option("-c,--config,config", o->config, "config.json, e.g. ../shared/models/configs/openpangu-embedded-1b.config.json")
+  CLI::App* cmd =
+      app.add_subcommand("synth", "write a random-weight checkpoint of a config.json (benchmarks)");
+  cmd->add_option("-c,--config,config", o->config,
+                  "config.json, e.g. ../shared/models/configs/openpangu-embedded-1b.config.json")
       ->required();
   cmd->add_option("-o,--out", o->out, "output model directory")->required();
   cmd->add_option("--dtype", o->dtype, "bf16 | f16 | f32")->capture_default_str();

@@ -8,7 +8,8 @@
 namespace pangu::cli {
 
 void ModelOptions::add_to(CLI::App& app) {
-  app.add_option("-m,--model", model, "model directory, or a name under $PANGU_MODELS, ./models, ../shared/models")
+  app.add_option("-m,--model", model,
+                 "model directory, or a name under $PANGU_MODELS, ./models, ../shared/models")
       ->required()
       ->envname("PANGU_MODEL");
   app.add_option("-t,--threads", threads, "worker threads (default: all cores)")->envname("PANGU_THREADS");
@@ -25,12 +26,14 @@ void SamplingOptions::add_to(CLI::App& app) {
   app.add_option("--top-p", top_p, "nucleus sampling threshold; 1 disables")->capture_default_str();
   app.add_option("--min-p", min_p, "drop tokens below min_p times the top probability; 0 disables")
       ->capture_default_str();
-  app.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1 disables)")->capture_default_str();
+  app.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1 disables)")
+      ->capture_default_str();
   app.add_option("--repeat-last-n", repeat_last_n, "tokens the penalties look back over; -1 all")
       ->capture_default_str();
   app.add_option("--presence-penalty", presence_penalty, "OpenAI presence penalty")->capture_default_str();
   app.add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty")->capture_default_str();
-  seed_option = app.add_option("-s,--seed", seed, "random seed (default: from the clock)")->envname("PANGU_SEED");
+  seed_option =
+      app.add_option("-s,--seed", seed, "random seed (default: from the clock)")->envname("PANGU_SEED");
   app.add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable)");
   app.add_option("--stop", stop, "stop when this text appears (repeatable)");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
@@ -48,7 +51,9 @@ GenerateOptions SamplingOptions::resolve(const Model& model) const {
   g.sampling.penalty_last_n = repeat_last_n;
   g.sampling.presence_penalty = presence_penalty;
   g.sampling.frequency_penalty = frequency_penalty;
-  g.sampling.seed = seed_option && seed_option->count() > 0 ? seed : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  g.sampling.seed = seed_option && seed_option->count() > 0
+                        ? seed
+                        : static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   for (const auto& item : logit_bias) {
     const size_t eq = item.find('=');
     try {
@@ -61,7 +66,8 @@ GenerateOptions SamplingOptions::resolve(const Model& model) const {
   const GenerationConfig& gc = model.generation_config();
   g.sampling.suppress_tokens = std::vector<int32_t>(gc.suppress_tokens.begin(), gc.suppress_tokens.end());
   for (int32_t id : g.sampling.suppress_tokens)
-    PANGU_CHECK(id >= 0 && id < model.config().vocab_size, "{}/generation_config.json: suppress_tokens holds {}, outside the vocabulary of {}",
+    PANGU_CHECK(id >= 0 && id < model.config().vocab_size,
+                "{}/generation_config.json: suppress_tokens holds {}, outside the vocabulary of {}",
                 model.dir(), id, model.config().vocab_size);
   g.eos_token_ids = model.eos_token_ids();
   g.stop_strings = stop;
@@ -81,9 +87,16 @@ Loaded load(const ModelOptions& options) {
   const int64_t max_pos = l.model->config().max_position_embeddings;
   l.ctx = options.ctx > 0 ? options.ctx : std::min<int64_t>(max_pos > 0 ? max_pos : 4096, 4096);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  log_verbose("loaded {} ({}) in {:.2f}s; {} threads; context {}; kernels {}", dir, l.model->config().architecture,
-              seconds, threads, l.ctx, "cpu");
+  log_verbose("loaded {} ({}) in {:.2f}s; {} threads; context {}; kernels {}", dir,
+              l.model->config().architecture, seconds, threads, l.ctx, "cpu");
   return l;
+}
+
+ChatTemplate resolve_chat_template(const Loaded& loaded, const std::string& name) {
+  if (name.empty()) return detect_chat_template(loaded.model->config(), loaded.tokenizer.get());
+  const auto named = chat_template_from_name(name);
+  PANGU_CHECK(named, "--chat-template \"{}\": expected pangu, chatml, llama2 or raw", name);
+  return *named;
 }
 
 }  // namespace pangu::cli

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "pangu/chat.h"
 #include "pangu/generate.h"
 #include "pangu/model.h"
 #include "pangu/tokenizer.h"
@@ -16,8 +17,8 @@ namespace pangu::cli {
 
 struct ModelOptions {
   std::string model;
-  int threads = 0;       // 0: PANGU_THREADS or all cores
-  int64_t ctx = 0;       // 0: min(max_position_embeddings, 4096)
+  int threads = 0;  // 0: PANGU_THREADS or all cores
+  int64_t ctx = 0;  // 0: min(max_position_embeddings, 4096)
   bool verbose = false;
   void add_to(CLI::App& app);
 };
@@ -51,6 +52,8 @@ struct Loaded {
 };
 
 Loaded load(const ModelOptions& options);
+// The template a name selects (pangu|chatml|llama2|raw), or the model's own when name is empty.
+ChatTemplate resolve_chat_template(const Loaded& loaded, const std::string& name);
 
 using CommandRegistrar = void (*)(CLI::App& app);
 void register_run(CLI::App& app);

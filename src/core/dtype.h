@@ -12,7 +12,7 @@ namespace pangu {
 enum class DType { kF32, kBF16, kF16, kI8, kI32, kI64, kU8 };
 
 size_t dtype_size(DType dtype);
-std::string_view dtype_name(DType dtype);                 // safetensors spelling: "F32", "BF16", ...
+std::string_view dtype_name(DType dtype);  // safetensors spelling: "F32", "BF16", ...
 std::optional<DType> dtype_from_name(std::string_view name);
 
 inline float bf16_to_f32(uint16_t bits) {

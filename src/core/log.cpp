@@ -10,8 +10,12 @@ namespace {
 LogLevel g_level = LogLevel::kInfo;
 }
 
-LogLevel log_level() { return g_level; }
-void set_log_level(LogLevel level) { g_level = level; }
+LogLevel log_level() {
+  return g_level;
+}
+void set_log_level(LogLevel level) {
+  g_level = level;
+}
 
 Progress::Progress(std::string label, size_t total)
     : label_(std::move(label)),
@@ -20,7 +24,9 @@ Progress::Progress(std::string label, size_t total)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(size_t n) {
   done_ = std::min(total_, done_ + n);
@@ -46,11 +52,13 @@ void Progress::draw(bool final) {
     last_draw_ = now;
     const int width = 30;
     const int filled = static_cast<int>(fraction * width);
-    fmt::print(stderr, "\r{} [{}{}] {:3d}% {}/{} {:.0f}s elapsed, ETA {:.0f}s{}", label_, std::string(filled, '#'),
-               std::string(width - filled, '.'), percent, done_, total_, elapsed, eta, final ? "\n" : "");
+    fmt::print(stderr, "\r{} [{}{}] {:3d}% {}/{} {:.0f}s elapsed, ETA {:.0f}s{}", label_,
+               std::string(filled, '#'), std::string(width - filled, '.'), percent, done_, total_, elapsed,
+               eta, final ? "\n" : "");
   } else if (final || percent / 10 > last_percent_logged_ / 10) {
     last_percent_logged_ = percent;
-    fmt::print(stderr, "{}: {}% ({}/{}) {:.1f}s elapsed, ETA {:.0f}s\n", label_, percent, done_, total_, elapsed, eta);
+    fmt::print(stderr, "{}: {}% ({}/{}) {:.1f}s elapsed, ETA {:.0f}s\n", label_, percent, done_, total_,
+               elapsed, eta);
   }
 }
 

@@ -17,7 +17,8 @@ void set_log_level(LogLevel level);
 
 template <typename... Args>
 void log_info(fmt::format_string<Args...> format, Args&&... args) {
-  if (log_level() >= LogLevel::kInfo) fmt::print(stderr, "{}\n", fmt::format(format, std::forward<Args>(args)...));
+  if (log_level() >= LogLevel::kInfo)
+    fmt::print(stderr, "{}\n", fmt::format(format, std::forward<Args>(args)...));
 }
 
 template <typename... Args>

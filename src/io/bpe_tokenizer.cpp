@@ -18,7 +18,8 @@ enum class DecodeRule { kConcat, kByteLevel, kMetaspace };
 class BpeTokenizer final : public Tokenizer {
  public:
   BpeTokenizer(const Json& j, const std::string& origin)
-      : normalizer_(j.value("normalizer", Json()), origin), pre_tokenizer_(j.value("pre_tokenizer", Json()), origin) {
+      : normalizer_(j.value("normalizer", Json()), origin),
+        pre_tokenizer_(j.value("pre_tokenizer", Json()), origin) {
     origin_ = origin;
     const Json& model = json_required<Json>(j, "model", origin);
     const std::string where = origin + " model";
@@ -69,7 +70,8 @@ class BpeTokenizer final : public Tokenizer {
         token.special = json_optional<bool>(t, "special", false, origin);
         token.lstrip = json_optional<bool>(t, "lstrip", false, origin);
         token.rstrip = json_optional<bool>(t, "rstrip", false, origin);
-        if (token.id < 0 || token.id > (1 << 24)) fail("{}: added token \"{}\" has an invalid id", origin, token.content);
+        if (token.id < 0 || token.id > (1 << 24))
+          fail("{}: added token \"{}\" has an invalid id", origin, token.content);
         set_piece(token.content, token.id);
         add_token(token);
       }
@@ -95,8 +97,10 @@ class BpeTokenizer final : public Tokenizer {
           size_t len = 1;
           while (i + len < piece.size() && (static_cast<uint8_t>(piece[i + len]) & 0xc0) == 0x80) ++len;
           const int b = unicode_to_byte(std::string_view(piece).substr(i, len));
-          if (b >= 0) out.push_back(static_cast<char>(b));
-          else out.append(piece, i, len);
+          if (b >= 0)
+            out.push_back(static_cast<char>(b));
+          else
+            out.append(piece, i, len);
           i += len;
         }
         return out;
@@ -136,8 +140,12 @@ class BpeTokenizer final : public Tokenizer {
   bool strips_leading_space() const override { return strip_leading_space_; }
 
  protected:
-  std::vector<int32_t> special_prefix() const override { return has_template_ ? prefix_ : Tokenizer::special_prefix(); }
-  std::vector<int32_t> special_suffix() const override { return has_template_ ? suffix_ : Tokenizer::special_suffix(); }
+  std::vector<int32_t> special_prefix() const override {
+    return has_template_ ? prefix_ : Tokenizer::special_prefix();
+  }
+  std::vector<int32_t> special_suffix() const override {
+    return has_template_ ? suffix_ : Tokenizer::special_suffix();
+  }
 
   void encode_plain(std::string_view text, bool at_start, std::vector<int32_t>& out) const override {
     const std::string normalized = normalizer_.apply(utf8_sanitize(text));
@@ -191,7 +199,8 @@ class BpeTokenizer final : public Tokenizer {
   }
 
   void parse_post_processor(const Json& spec, const std::string& origin) {
-    if (spec.is_null() || json_optional<std::string>(spec, "type", "", origin) != "TemplateProcessing") return;
+    if (spec.is_null() || json_optional<std::string>(spec, "type", "", origin) != "TemplateProcessing")
+      return;
     has_template_ = true;
     bool after_sequence = false;
     for (const auto& item : json_required<Json>(spec, "single", origin)) {
@@ -202,7 +211,8 @@ class BpeTokenizer final : public Tokenizer {
       if (!item.contains("SpecialToken")) continue;
       const std::string name = json_required<std::string>(item["SpecialToken"], "id", origin);
       const Json& specials = json_required<Json>(spec, "special_tokens", origin);
-      if (!specials.contains(name)) fail("{}: template names \"{}\", absent from special_tokens", origin, name);
+      if (!specials.contains(name))
+        fail("{}: template names \"{}\", absent from special_tokens", origin, name);
       for (const auto& id : json_required<std::vector<int32_t>>(specials[name], "ids", origin))
         (after_sequence ? suffix_ : prefix_).push_back(id);
     }
@@ -221,8 +231,10 @@ class BpeTokenizer final : public Tokenizer {
           char name[8];
           std::snprintf(name, sizeof(name), "<0x%02X>", static_cast<uint8_t>(word[i + k]));
           auto b = vocab_.find(name);
-          if (b != vocab_.end()) symbols.push_back(b->second);
-          else if (unk_id_) symbols.push_back(*unk_id_);
+          if (b != vocab_.end())
+            symbols.push_back(b->second);
+          else if (unk_id_)
+            symbols.push_back(*unk_id_);
         }
       } else if (unk_id_) {
         symbols.push_back(*unk_id_);

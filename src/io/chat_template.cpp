@@ -15,10 +15,14 @@ std::optional<ChatTemplate> chat_template_from_name(const std::string& name) {
 
 std::string chat_template_name(ChatTemplate t) {
   switch (t) {
-    case ChatTemplate::kPangu: return "pangu";
-    case ChatTemplate::kChatML: return "chatml";
-    case ChatTemplate::kLlama2: return "llama2";
-    case ChatTemplate::kRaw: return "raw";
+    case ChatTemplate::kPangu:
+      return "pangu";
+    case ChatTemplate::kChatML:
+      return "chatml";
+    case ChatTemplate::kLlama2:
+      return "llama2";
+    case ChatTemplate::kRaw:
+      return "raw";
   }
   return "raw";
 }
@@ -35,7 +39,9 @@ ChatTemplate detect_chat_template(const ModelConfig& config, const Tokenizer* to
   return ChatTemplate::kRaw;
 }
 
-bool chat_template_has_bos(ChatTemplate t) { return t == ChatTemplate::kLlama2; }
+bool chat_template_has_bos(ChatTemplate t) {
+  return t == ChatTemplate::kLlama2;
+}
 
 namespace {
 
@@ -80,14 +86,18 @@ std::string render_llama2(const std::vector<ChatMessage>& messages, bool add_gen
 
 }  // namespace
 
-std::string render_chat(ChatTemplate t, const std::vector<ChatMessage>& messages, bool add_generation_prompt) {
+std::string render_chat(ChatTemplate t, const std::vector<ChatMessage>& messages,
+                        bool add_generation_prompt) {
   for (const auto& m : messages)
     if (m.role != "system" && m.role != "user" && m.role != "assistant")
       fail("chat message role \"{}\" is not one of system, user, assistant", m.role);
   switch (t) {
-    case ChatTemplate::kPangu: return render_pangu(messages, add_generation_prompt);
-    case ChatTemplate::kChatML: return render_chatml(messages, add_generation_prompt);
-    case ChatTemplate::kLlama2: return render_llama2(messages, add_generation_prompt);
+    case ChatTemplate::kPangu:
+      return render_pangu(messages, add_generation_prompt);
+    case ChatTemplate::kChatML:
+      return render_chatml(messages, add_generation_prompt);
+    case ChatTemplate::kLlama2:
+      return render_llama2(messages, add_generation_prompt);
     case ChatTemplate::kRaw: {
       std::string out;
       for (const auto& m : messages) out += m.content;

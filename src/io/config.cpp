@@ -1,15 +1,15 @@
+#include "pangu/config.h"
+
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "io/json_file.h"
-#include "pangu/config.h"
 
 namespace pangu {
 
 int64_t ModelConfig::max_intermediate() const {
-  return intermediate_size.empty() ? 0 : *std::max_element(intermediate_size.begin(), intermediate_size.end());
+  return intermediate_size.empty() ? 0
+                                   : *std::max_element(intermediate_size.begin(), intermediate_size.end());
 }
 
 namespace {
@@ -27,7 +27,8 @@ std::vector<int64_t> token_id_list(const Json& object, const char* key, const st
       ids.push_back(v.get<int64_t>());
     }
   } else {
-    fail("{}: field \"{}\" must be an integer or a list of integers (found {})", origin, key, it->type_name());
+    fail("{}: field \"{}\" must be an integer or a list of integers (found {})", origin, key,
+         it->type_name());
   }
   return ids;
 }
@@ -77,8 +78,10 @@ ModelConfig parse_model_config_json(const Json& j, const std::string& origin) {
   } else if (c.architecture == "Qwen2ForCausalLM" || c.model_type == "qwen2") {
     c.q_bias = c.k_bias = c.v_bias = true;
   } else {
-    fail("{}: unknown architecture \"{}\" (supported: PanguEmbeddedForCausalLM, LlamaForCausalLM, Qwen2ForCausalLM)",
-         origin, c.architecture.empty() ? "<none>" : c.architecture);
+    fail(
+        "{}: unknown architecture \"{}\" (supported: PanguEmbeddedForCausalLM, LlamaForCausalLM, "
+        "Qwen2ForCausalLM)",
+        origin, c.architecture.empty() ? "<none>" : c.architecture);
   }
 
   c.hidden_size = json_required<int64_t>(j, "hidden_size", origin);
@@ -98,12 +101,13 @@ ModelConfig parse_model_config_json(const Json& j, const std::string& origin) {
     c.head_dim = json_required<int64_t>(j, "head_dim", origin);
   } else {
     if (c.hidden_size % c.n_heads != 0)
-      fail("{}: hidden_size ({}) is not divisible by num_attention_heads ({}) and no head_dim is given", origin,
-           c.hidden_size, c.n_heads);
+      fail("{}: hidden_size ({}) is not divisible by num_attention_heads ({}) and no head_dim is given",
+           origin, c.hidden_size, c.n_heads);
     c.head_dim = c.hidden_size / c.n_heads;
   }
   require_positive(c.head_dim, "head_dim", origin);
-  if (c.head_dim % 2 != 0) fail("{}: head_dim must be even for rotary embeddings (found {})", origin, c.head_dim);
+  if (c.head_dim % 2 != 0)
+    fail("{}: head_dim must be even for rotary embeddings (found {})", origin, c.head_dim);
 
   const auto inter = j.find("intermediate_size");
   if (inter == j.end()) fail("{}: missing field \"intermediate_size\"", origin);
@@ -112,15 +116,16 @@ ModelConfig parse_model_config_json(const Json& j, const std::string& origin) {
   } else if (inter->is_array()) {
     c.intermediate_size = inter->get<std::vector<int64_t>>();
     if (static_cast<int64_t>(c.intermediate_size.size()) != c.n_layers)
-      fail("{}: intermediate_size lists {} layers, num_hidden_layers is {}", origin, c.intermediate_size.size(),
-           c.n_layers);
+      fail("{}: intermediate_size lists {} layers, num_hidden_layers is {}", origin,
+           c.intermediate_size.size(), c.n_layers);
   } else {
     fail("{}: field \"intermediate_size\" must be an integer or a per-layer list", origin);
   }
   for (auto v : c.intermediate_size) require_positive(v, "intermediate_size", origin);
 
   const std::string act = json_optional<std::string>(j, "hidden_act", "silu", origin);
-  if (act != "silu" && act != "swish") fail("{}: hidden_act \"{}\" is not supported (expected silu)", origin, act);
+  if (act != "silu" && act != "swish")
+    fail("{}: hidden_act \"{}\" is not supported (expected silu)", origin, act);
 
   c.max_position_embeddings = json_optional<int64_t>(j, "max_position_embeddings", 2048, origin);
   c.rms_norm_eps = json_optional<double>(j, "rms_norm_eps", 1e-6, origin);
@@ -153,11 +158,7 @@ ModelConfig parse_model_config_json(const Json& j, const std::string& origin) {
 }  // namespace
 
 ModelConfig load_model_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open (a model directory needs config.json)", path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_model_config(ss.str(), path);
+  return parse_model_config(read_text_file(path, "(a model directory needs config.json)"), path);
 }
 
 GenerationConfig load_generation_config(const std::string& path) {
@@ -170,7 +171,8 @@ GenerationConfig load_generation_config(const std::string& path) {
   g.pad_token_id = optional_id(j, "pad_token_id", path);
   g.suppress_tokens = token_id_list(j, "suppress_tokens", path);
   g.do_sample = json_optional<bool>(j, "do_sample", false, path);
-  if (j.contains("temperature") && !j["temperature"].is_null()) g.temperature = json_required<double>(j, "temperature", path);
+  if (j.contains("temperature") && !j["temperature"].is_null())
+    g.temperature = json_required<double>(j, "temperature", path);
   if (j.contains("top_k") && !j["top_k"].is_null()) g.top_k = json_required<int64_t>(j, "top_k", path);
   if (j.contains("top_p") && !j["top_p"].is_null()) g.top_p = json_required<double>(j, "top_p", path);
   if (j.contains("repetition_penalty") && !j["repetition_penalty"].is_null())

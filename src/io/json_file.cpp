@@ -18,12 +18,16 @@ Json parse_json_text(const std::string& text, const std::string& origin) {
   }
 }
 
-Json read_json_file(const std::string& path) {
+std::string read_text_file(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path);
+  if (!in) fail("{}: cannot open {}", path, what);
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_json_text(ss.str(), path);
+  return ss.str();
+}
+
+Json read_json_file(const std::string& path) {
+  return parse_json_text(read_text_file(path), path);
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {

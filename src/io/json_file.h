@@ -11,7 +11,8 @@ namespace pangu {
 
 using Json = nlohmann::json;
 
-Json read_json_file(const std::string& path);                       // throws naming path and parse position
+std::string read_text_file(const std::string& path, const char* what = "file");  // throws naming path
+Json read_json_file(const std::string& path);  // throws naming path and parse position
 Json parse_json_text(const std::string& text, const std::string& origin);
 void write_text_file_atomic(const std::string& path, const std::string& text);  // temp file + rename
 

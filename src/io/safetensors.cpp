@@ -34,13 +34,15 @@ uint64_t read_le64(const uint8_t* p) {
 
 }  // namespace
 
-std::vector<TensorEntry> parse_safetensors_header(const uint8_t* data, size_t size, const std::string& origin) {
+std::vector<TensorEntry> parse_safetensors_header(const uint8_t* data, size_t size,
+                                                  const std::string& origin) {
   if (size < 8) fail("{}: truncated safetensors file: {} bytes, expected at least 8", origin, size);
   const uint64_t header_len = read_le64(data);
-  if (header_len > kMaxHeaderBytes) fail("{}: safetensors header length {} exceeds the 100 MB limit", origin, header_len);
+  if (header_len > kMaxHeaderBytes)
+    fail("{}: safetensors header length {} exceeds the 100 MB limit", origin, header_len);
   if (header_len > size - 8)
-    fail("{}: safetensors header length {} is longer than the file ({} bytes after the length)", origin, header_len,
-         size - 8);
+    fail("{}: safetensors header length {} is longer than the file ({} bytes after the length)", origin,
+         header_len, size - 8);
   const std::string header(reinterpret_cast<const char*>(data + 8), header_len);
   const Json json = parse_json_text(header, origin + " (safetensors header)");
   if (!json.is_object()) fail("{}: safetensors header is not a JSON object", origin);
@@ -61,9 +63,11 @@ std::vector<TensorEntry> parse_safetensors_header(const uint8_t* data, size_t si
     if (sh == info.end() || !sh->is_array()) fail("{}: tensor \"{}\": missing shape", origin, name);
     uint64_t numel = 1;
     for (const auto& d : *sh) {
-      if (!d.is_number_unsigned()) fail("{}: tensor \"{}\": shape entries must be non-negative integers", origin, name);
+      if (!d.is_number_unsigned())
+        fail("{}: tensor \"{}\": shape entries must be non-negative integers", origin, name);
       const uint64_t dim = d.get<uint64_t>();
-      if (dim != 0 && numel > (uint64_t{1} << 62) / dim) fail("{}: tensor \"{}\": shape overflows", origin, name);
+      if (dim != 0 && numel > (uint64_t{1} << 62) / dim)
+        fail("{}: tensor \"{}\": shape overflows", origin, name);
       numel *= dim;
       e.shape.push_back(static_cast<int64_t>(dim));
     }
@@ -74,8 +78,8 @@ std::vector<TensorEntry> parse_safetensors_header(const uint8_t* data, size_t si
     const uint64_t begin = (*off)[0].get<uint64_t>();
     const uint64_t end = (*off)[1].get<uint64_t>();
     if (begin > end || end > data_size)
-      fail("{}: tensor \"{}\": data_offsets [{}, {}] out of range (data section is {} bytes)", origin, name, begin, end,
-           data_size);
+      fail("{}: tensor \"{}\": data_offsets [{}, {}] out of range (data section is {} bytes)", origin, name,
+           begin, end, data_size);
     const uint64_t expected = numel * dtype_size(e.dtype);
     if (end - begin != expected)
       fail("{}: tensor \"{}\": {} {} needs {} bytes, data_offsets span {}", origin, name, dtype_name(e.dtype),
@@ -100,7 +104,8 @@ void Checkpoint::add_file(const std::string& path, const std::vector<std::string
   const auto entries = parse_safetensors_header(file->data(), file->size(), path);
   const size_t data_start = 8 + read_le64(file->data());
   for (const auto& e : entries) {
-    if (only_names && std::find(only_names->begin(), only_names->end(), e.name) == only_names->end()) continue;
+    if (only_names && std::find(only_names->begin(), only_names->end(), e.name) == only_names->end())
+      continue;
     if (tensors_.count(e.name)) fail("{}: tensor \"{}\" appears in more than one shard", path, e.name);
     TensorView view{e.name, e.dtype, e.shape, file->data() + data_start + e.begin, e.end - e.begin};
     if (reinterpret_cast<uintptr_t>(view.data) % dtype_size(e.dtype) != 0) {
@@ -126,8 +131,10 @@ Checkpoint Checkpoint::open_dir(const std::string& dir) {
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(single)) return open_file(single.string());
   if (!fs::exists(index))
-    fail("{}: no model.safetensors or model.safetensors.index.json (is this a model directory? try `pangu info {}`)",
-         dir, dir);
+    fail(
+        "{}: no model.safetensors or model.safetensors.index.json (is this a model directory? try `pangu "
+        "info {}`)",
+        dir, dir);
   const Json json = read_json_file(index.string());
   const auto map = json.find("weight_map");
   if (map == json.end() || !map->is_object()) fail("{}: missing object \"weight_map\"", index.string());
@@ -144,7 +151,8 @@ Checkpoint Checkpoint::open_dir(const std::string& dir) {
   for (const auto& [file, names] : by_shard) {
     c.add_file((fs::path(dir) / file).string(), &names);
     for (const auto& n : names)
-      if (!c.tensors_.count(n)) fail("{}: tensor \"{}\" listed for shard {} is not in it", index.string(), n, file);
+      if (!c.tensors_.count(n))
+        fail("{}: tensor \"{}\" listed for shard {} is not in it", index.string(), n, file);
   }
   return c;
 }
@@ -165,7 +173,8 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
     int64_t numel = 1;
     for (auto d : t.shape) numel *= d;
     const size_t bytes = static_cast<size_t>(numel) * dtype_size(t.dtype);
-    header[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    header[t.name] = {
+        {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     sizes.push_back(bytes);
   }

@@ -22,7 +22,8 @@ struct TensorEntry {
 };
 
 // Parses and validates the header of a safetensors image of `size` bytes. `origin` names it in errors.
-std::vector<TensorEntry> parse_safetensors_header(const uint8_t* data, size_t size, const std::string& origin);
+std::vector<TensorEntry> parse_safetensors_header(const uint8_t* data, size_t size,
+                                                  const std::string& origin);
 
 // A checkpoint: one model.safetensors, or shards listed by model.safetensors.index.json.
 class Checkpoint {

@@ -27,7 +27,9 @@ Regex::Regex(const std::string& pattern, bool literal, const std::string& origin
   pcre2_jit_compile(static_cast<pcre2_code*>(code_), PCRE2_JIT_COMPLETE);  // falls back to the interpreter
 }
 
-Regex::~Regex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
+Regex::~Regex() {
+  pcre2_code_free(static_cast<pcre2_code*>(code_));
+}
 
 std::vector<std::pair<size_t, size_t>> Regex::find_all(std::string_view text) const {
   std::vector<std::pair<size_t, size_t>> matches;
@@ -105,8 +107,9 @@ std::string replace_all(std::string_view s, std::string_view from, std::string_v
 
 std::string unicode_normalize(std::string_view s, int options) {
   utf8proc_uint8_t* result = nullptr;
-  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()),
-                              &result, static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
+  const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
+                              static_cast<utf8proc_ssize_t>(s.size()), &result,
+                              static_cast<utf8proc_option_t>(options | UTF8PROC_STABLE));
   if (n < 0) return std::string(s);  // invalid UTF-8 was sanitised before; keep text unchanged otherwise
   std::string out(reinterpret_cast<char*>(result), static_cast<size_t>(n));
   std::free(result);
@@ -175,8 +178,12 @@ std::string Normalizer::apply(std::string_view text) const {
   std::string s(text);
   for (const auto& step : steps_) {
     switch (step->kind) {
-      case Step::Kind::kUnicode: s = unicode_normalize(s, step->unicode_options); break;
-      case Step::Kind::kPrepend: if (!s.empty()) s = step->text + s; break;
+      case Step::Kind::kUnicode:
+        s = unicode_normalize(s, step->unicode_options);
+        break;
+      case Step::Kind::kPrepend:
+        if (!s.empty()) s = step->text + s;
+        break;
       case Step::Kind::kReplace:
         if (step->regex) {
           std::string out;
@@ -192,11 +199,15 @@ std::string Normalizer::apply(std::string_view text) const {
           s = replace_all(s, step->text, step->replacement);
         }
         break;
-      case Step::Kind::kLowercase: s = unicode_normalize(s, UTF8PROC_CASEFOLD); break;
+      case Step::Kind::kLowercase:
+        s = unicode_normalize(s, UTF8PROC_CASEFOLD);
+        break;
       case Step::Kind::kStrip: {
         size_t b = 0, e = s.size();
-        if (step->strip_left) while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-        if (step->strip_right) while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+        if (step->strip_left)
+          while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+        if (step->strip_right)
+          while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
         s = s.substr(b, e - b);
         break;
       }
@@ -210,7 +221,12 @@ std::string Normalizer::apply(std::string_view text) const {
 struct PreTokenizer::Step {
   enum class Kind { kSplit, kByteLevel, kMetaspace, kDigits } kind;
   std::shared_ptr<Regex> regex;
-  enum class Behavior { kIsolated, kRemoved, kMergedWithPrevious, kMergedWithNext } behavior = Behavior::kIsolated;
+  enum class Behavior {
+    kIsolated,
+    kRemoved,
+    kMergedWithPrevious,
+    kMergedWithNext
+  } behavior = Behavior::kIsolated;
   bool add_prefix_space = false;
   bool use_regex = false;
   std::string replacement = kMetaspace;
@@ -235,12 +251,18 @@ void PreTokenizer::add(const Json& spec, const std::string& origin) {
     const std::string pattern = pattern_of(spec, literal, origin);
     step->regex = std::make_shared<Regex>(pattern, literal, origin);
     const std::string behavior = json_optional<std::string>(spec, "behavior", "Isolated", origin);
-    if (behavior == "Isolated") step->behavior = Step::Behavior::kIsolated;
-    else if (behavior == "Removed") step->behavior = Step::Behavior::kRemoved;
-    else if (behavior == "MergedWithPrevious") step->behavior = Step::Behavior::kMergedWithPrevious;
-    else if (behavior == "MergedWithNext") step->behavior = Step::Behavior::kMergedWithNext;
-    else fail("{}: Split behavior \"{}\" is not supported", origin, behavior);
-    if (json_optional<bool>(spec, "invert", false, origin)) fail("{}: Split with invert is not supported", origin);
+    if (behavior == "Isolated")
+      step->behavior = Step::Behavior::kIsolated;
+    else if (behavior == "Removed")
+      step->behavior = Step::Behavior::kRemoved;
+    else if (behavior == "MergedWithPrevious")
+      step->behavior = Step::Behavior::kMergedWithPrevious;
+    else if (behavior == "MergedWithNext")
+      step->behavior = Step::Behavior::kMergedWithNext;
+    else
+      fail("{}: Split behavior \"{}\" is not supported", origin, behavior);
+    if (json_optional<bool>(spec, "invert", false, origin))
+      fail("{}: Split with invert is not supported", origin);
   } else if (type == "ByteLevel") {
     step->kind = Step::Kind::kByteLevel;
     step->add_prefix_space = json_optional<bool>(spec, "add_prefix_space", false, origin);
@@ -266,7 +288,6 @@ void PreTokenizer::add(const Json& spec, const std::string& origin) {
 }
 
 namespace {
-
 
 std::vector<std::string> split_by(const std::string& s, const std::vector<std::pair<size_t, size_t>>& matches,
                                   int behavior /* 0 isolated 1 removed 2 merged-prev 3 merged-next */) {
@@ -314,7 +335,8 @@ std::vector<std::string> PreTokenizer::apply(std::string_view text, bool at_star
           break;
         }
         case Step::Kind::kByteLevel: {
-          if (step->add_prefix_space && w == 0 && at_start && !word.empty() && word[0] != ' ') word = " " + word;
+          if (step->add_prefix_space && w == 0 && at_start && !word.empty() && word[0] != ' ')
+            word = " " + word;
           std::vector<std::string> parts{word};
           if (step->use_regex) parts = split_by(word, step->regex->find_all(word), 0);
           const auto& table = byte_to_unicode();
@@ -327,7 +349,8 @@ std::vector<std::string> PreTokenizer::apply(std::string_view text, bool at_star
         }
         case Step::Kind::kMetaspace: {
           std::string replaced = replace_all(word, " ", step->replacement);
-          const bool prepend = step->prepend_scheme == "always" || (step->prepend_scheme == "first" && at_start && w == 0);
+          const bool prepend =
+              step->prepend_scheme == "always" || (step->prepend_scheme == "first" && at_start && w == 0);
           if (prepend && replaced.compare(0, step->replacement.size(), step->replacement) != 0)
             replaced = step->replacement + replaced;
           if (!step->split) {

@@ -1,10 +1,12 @@
 // What every tokenizer shares: added-token matching, BOS/EOS from the config files, decoding, streaming.
+#include "pangu/tokenizer.h"
+
 #include <algorithm>
+#include <array>
 #include <filesystem>
 
 #include "io/json_file.h"
 #include "pangu/error.h"
-#include "pangu/tokenizer.h"
 
 namespace pangu {
 
@@ -12,7 +14,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // Length of the valid UTF-8 character at s[i], 0 when invalid, -1 when valid so far but cut off.
 int utf8_char_length(std::string_view s, size_t i) {
@@ -20,10 +24,17 @@ int utf8_char_length(std::string_view s, size_t i) {
   int len;
   uint32_t min;
   if (b0 < 0x80) return 1;
-  if ((b0 & 0xe0) == 0xc0) { len = 2; min = 0x80; }
-  else if ((b0 & 0xf0) == 0xe0) { len = 3; min = 0x800; }
-  else if ((b0 & 0xf8) == 0xf0) { len = 4; min = 0x10000; }
-  else return 0;
+  if ((b0 & 0xe0) == 0xc0) {
+    len = 2;
+    min = 0x80;
+  } else if ((b0 & 0xf0) == 0xe0) {
+    len = 3;
+    min = 0x800;
+  } else if ((b0 & 0xf8) == 0xf0) {
+    len = 4;
+    min = 0x10000;
+  } else
+    return 0;
   uint32_t cp = b0 & (0x7f >> len);
   for (int k = 1; k < len; ++k) {
     if (i + k >= s.size()) return -1;
@@ -48,8 +59,8 @@ size_t utf8_complete_prefix(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     const int len = utf8_char_length(s, i);
-    if (len < 0) return i;            // incomplete tail: hold it back
-    i += len == 0 ? 1 : len;          // invalid bytes are released (and replaced by the caller)
+    if (len < 0) return i;    // incomplete tail: hold it back
+    i += len == 0 ? 1 : len;  // invalid bytes are released (and replaced by the caller)
   }
   return i;
 }
@@ -130,9 +141,12 @@ void Tokenizer::read_tokenizer_config(const std::string& dir) {
     if (auto id = id_of("bos_token")) bos_id_ = id;
     if (auto id = id_of("eos_token")) eos_id_ = id;
     if (auto id = id_of("pad_token")) pad_id_ = id;
-    if (j.contains("add_bos_token") && j["add_bos_token"].is_boolean()) add_bos_ = j["add_bos_token"].get<bool>();
-    if (j.contains("add_eos_token") && j["add_eos_token"].is_boolean()) add_eos_ = j["add_eos_token"].get<bool>();
-    if (auto it = j.find("chat_template"); it != j.end() && it->is_string()) chat_template_ = it->get<std::string>();
+    if (j.contains("add_bos_token") && j["add_bos_token"].is_boolean())
+      add_bos_ = j["add_bos_token"].get<bool>();
+    if (j.contains("add_eos_token") && j["add_eos_token"].is_boolean())
+      add_eos_ = j["add_eos_token"].get<bool>();
+    if (auto it = j.find("chat_template"); it != j.end() && it->is_string())
+      chat_template_ = it->get<std::string>();
   }
 }
 
@@ -140,10 +154,12 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) 
   std::vector<int32_t> out;
   if (add_special) out = special_prefix();
   // Added tokens first, longest match at each position, then the model on the text between them.
-  std::vector<const AddedToken*> by_length;
-  for (const auto& t : added_) by_length.push_back(&t);
-  std::sort(by_length.begin(), by_length.end(),
-            [](auto* a, auto* b) { return a->content.size() > b->content.size(); });
+  // Candidates are bucketed by first byte so a position costs only the tokens that could start there.
+  std::array<std::vector<const AddedToken*>, 256> by_first_byte;
+  for (const auto& t : added_) by_first_byte[static_cast<uint8_t>(t.content[0])].push_back(&t);
+  for (auto& bucket : by_first_byte)
+    std::sort(bucket.begin(), bucket.end(),
+              [](auto* a, auto* b) { return a->content.size() > b->content.size(); });
   size_t segment_start = 0;
   size_t i = 0;
   bool at_start = true;
@@ -155,7 +171,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) 
   };
   while (i < text.size()) {
     const AddedToken* match = nullptr;
-    for (const AddedToken* t : by_length) {
+    for (const AddedToken* t : by_first_byte[static_cast<uint8_t>(text[i])]) {
       if (text.compare(i, t->content.size(), t->content) == 0) {
         match = t;
         break;

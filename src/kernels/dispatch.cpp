@@ -15,7 +15,8 @@ namespace {
 
 SimdLevel detect() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
     return SimdLevel::kAvx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::kAvx2;
   return SimdLevel::kScalar;
@@ -26,9 +27,12 @@ SimdLevel initial_level() {
   if (const char* env = std::getenv("PANGU_SIMD")) {
     const std::string want = env;
     SimdLevel level = best;
-    if (want == "scalar") level = SimdLevel::kScalar;
-    else if (want == "avx2") level = SimdLevel::kAvx2;
-    else if (want == "avx512") level = SimdLevel::kAvx512;
+    if (want == "scalar")
+      level = SimdLevel::kScalar;
+    else if (want == "avx2")
+      level = SimdLevel::kAvx2;
+    else if (want == "avx512")
+      level = SimdLevel::kAvx512;
     return level < best ? level : best;
   }
   return best;
@@ -46,7 +50,9 @@ SimdLevel detected_simd() {
   return level;
 }
 
-SimdLevel active_simd() { return level_slot().load(std::memory_order_relaxed); }
+SimdLevel active_simd() {
+  return level_slot().load(std::memory_order_relaxed);
+}
 
 void set_active_simd(SimdLevel level) {
   level_slot().store(level < detected_simd() ? level : detected_simd(), std::memory_order_relaxed);
@@ -54,9 +60,12 @@ void set_active_simd(SimdLevel level) {
 
 std::string_view simd_name(SimdLevel level) {
   switch (level) {
-    case SimdLevel::kScalar: return "scalar";
-    case SimdLevel::kAvx2: return "avx2";
-    case SimdLevel::kAvx512: return "avx512";
+    case SimdLevel::kScalar:
+      return "scalar";
+    case SimdLevel::kAvx2:
+      return "avx2";
+    case SimdLevel::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -64,18 +73,28 @@ std::string_view simd_name(SimdLevel level) {
 std::string cpu_features_string() {
   __builtin_cpu_init();
   std::string s;
-  const char* names[] = {"sse4.2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512vnni", "avx512bf16"};
+  const char* names[] = {"sse4.2",   "avx",      "avx2",       "fma",       "avx512f",
+                         "avx512bw", "avx512vl", "avx512vnni", "avx512bf16"};
   for (const char* n : names) {
     bool has = false;
-    if (!std::strcmp(n, "sse4.2")) has = __builtin_cpu_supports("sse4.2");
-    else if (!std::strcmp(n, "avx")) has = __builtin_cpu_supports("avx");
-    else if (!std::strcmp(n, "avx2")) has = __builtin_cpu_supports("avx2");
-    else if (!std::strcmp(n, "fma")) has = __builtin_cpu_supports("fma");
-    else if (!std::strcmp(n, "avx512f")) has = __builtin_cpu_supports("avx512f");
-    else if (!std::strcmp(n, "avx512bw")) has = __builtin_cpu_supports("avx512bw");
-    else if (!std::strcmp(n, "avx512vl")) has = __builtin_cpu_supports("avx512vl");
-    else if (!std::strcmp(n, "avx512vnni")) has = __builtin_cpu_supports("avx512vnni");
-    else if (!std::strcmp(n, "avx512bf16")) has = __builtin_cpu_supports("avx512bf16");
+    if (!std::strcmp(n, "sse4.2"))
+      has = __builtin_cpu_supports("sse4.2");
+    else if (!std::strcmp(n, "avx"))
+      has = __builtin_cpu_supports("avx");
+    else if (!std::strcmp(n, "avx2"))
+      has = __builtin_cpu_supports("avx2");
+    else if (!std::strcmp(n, "fma"))
+      has = __builtin_cpu_supports("fma");
+    else if (!std::strcmp(n, "avx512f"))
+      has = __builtin_cpu_supports("avx512f");
+    else if (!std::strcmp(n, "avx512bw"))
+      has = __builtin_cpu_supports("avx512bw");
+    else if (!std::strcmp(n, "avx512vl"))
+      has = __builtin_cpu_supports("avx512vl");
+    else if (!std::strcmp(n, "avx512vnni"))
+      has = __builtin_cpu_supports("avx512vnni");
+    else if (!std::strcmp(n, "avx512bf16"))
+      has = __builtin_cpu_supports("avx512bf16");
     if (has) s += (s.empty() ? "" : " ") + std::string(n);
   }
   return s;
@@ -86,13 +105,17 @@ const DotKernels& dot_kernels(SimdLevel level) {
   static const DotKernels avx2{cpu::dot_f32_avx2, cpu::dot_bf16_avx2, cpu::dot_f16_avx2};
   static const DotKernels avx512{cpu::dot_f32_avx512, cpu::dot_bf16_avx512, cpu::dot_f16_avx512};
   switch (level) {
-    case SimdLevel::kAvx512: return avx512;
-    case SimdLevel::kAvx2: return avx2;
-    default: return scalar;
+    case SimdLevel::kAvx512:
+      return avx512;
+    case SimdLevel::kAvx2:
+      return avx2;
+    default:
+      return scalar;
   }
 }
 
-void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias, ThreadPool& pool) {
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+            ThreadPool& pool) {
   const DotKernels& k = dot_kernels(active_simd());
   const int64_t cols = w.cols;
   const int64_t rows = w.rows;
@@ -107,10 +130,17 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, c
     });
   };
   switch (w.dtype) {
-    case DType::kF32: run(k.f32, static_cast<const float*>(w.data)); break;
-    case DType::kBF16: run(k.bf16, static_cast<const uint16_t*>(w.data)); break;
-    case DType::kF16: run(k.f16, static_cast<const uint16_t*>(w.data)); break;
-    default: fail("matmul: weight dtype {} is not supported", dtype_name(w.dtype));
+    case DType::kF32:
+      run(k.f32, static_cast<const float*>(w.data));
+      break;
+    case DType::kBF16:
+      run(k.bf16, static_cast<const uint16_t*>(w.data));
+      break;
+    case DType::kF16:
+      run(k.f16, static_cast<const uint16_t*>(w.data));
+      break;
+    default:
+      fail("matmul: weight dtype {} is not supported", dtype_name(w.dtype));
   }
 }
 

@@ -13,11 +13,11 @@ class ThreadPool;
 
 enum class SimdLevel { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 
-SimdLevel detected_simd();               // the best the CPU supports
-SimdLevel active_simd();                 // what kernels use now
-void set_active_simd(SimdLevel level);   // clamped to detected_simd(); for tests and benchmarks
+SimdLevel detected_simd();              // the best the CPU supports
+SimdLevel active_simd();                // what kernels use now
+void set_active_simd(SimdLevel level);  // clamped to detected_simd(); for tests and benchmarks
 std::string_view simd_name(SimdLevel level);
-std::string cpu_features_string();       // e.g. "avx2 fma f16c avx512f avx512bf16"
+std::string cpu_features_string();  // e.g. "avx2 fma f16c avx512f avx512bf16"
 
 // A weight matrix in its stored dtype, row-major: rows = output features, cols = input features.
 struct WeightMatrix {
@@ -42,12 +42,13 @@ const DotKernels& dot_kernels(SimdLevel level);
 
 // y[t, r] = sum_k w[r, k] * x[t, k] (+ bias[r]) for t < n_tokens.
 //   x: [n_tokens, w.cols], y: [n_tokens, w.rows], bias: [w.rows] or null.
-void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias, ThreadPool& pool);
+void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+            ThreadPool& pool);
 
 // Elementwise and normalisation ops on f32 activations.
 void rms_norm(const float* x, const float* weight, int64_t n, double eps, float* out);  // out may alias x
 void softmax_inplace(float* x, int64_t n);                                              // numerically stable
-void silu_mul_inplace(float* gate, const float* up, int64_t n);                         // gate = silu(gate) * up
+void silu_mul_inplace(float* gate, const float* up, int64_t n);  // gate = silu(gate) * up
 void add_inplace(float* x, const float* y, int64_t n);
 
 // Converts n stored values of dtype to f32 (rows of embeddings, norm weights, biases).

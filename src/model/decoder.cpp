@@ -21,20 +21,20 @@ struct Session::Scratch {
   Buffer k_cache;
   Buffer v_cache;
   RopeTable rope;
-  int64_t capacity = 0;        // tokens the activation buffers hold
-  std::vector<float> x;        // [n, hidden] residual stream
-  std::vector<float> xn;       // [n, hidden] normalised
-  std::vector<float> q;        // [n, q_dim]
-  std::vector<float> k;        // [n, kv_dim]
-  std::vector<float> v;        // [n, kv_dim]
-  std::vector<float> att;      // [n, q_dim] attention output before o_proj
-  std::vector<float> proj;     // [n, hidden]
-  std::vector<float> gate;     // [n, max_inter]
-  std::vector<float> up;       // [n, max_inter]
-  std::vector<float> scores;   // [n_threads, n_ctx] per-worker score rows
-  std::vector<float> logits;   // [n, vocab]
-  std::vector<float> rope_cos; // [n, head_dim / 2]
-  std::vector<float> rope_sin; // [n, head_dim / 2]
+  int64_t capacity = 0;         // tokens the activation buffers hold
+  std::vector<float> x;         // [n, hidden] residual stream
+  std::vector<float> xn;        // [n, hidden] normalised
+  std::vector<float> q;         // [n, q_dim]
+  std::vector<float> k;         // [n, kv_dim]
+  std::vector<float> v;         // [n, kv_dim]
+  std::vector<float> att;       // [n, q_dim] attention output before o_proj
+  std::vector<float> proj;      // [n, hidden]
+  std::vector<float> gate;      // [n, max_inter]
+  std::vector<float> up;        // [n, max_inter]
+  std::vector<float> scores;    // [n_threads, n_ctx] per-worker score rows
+  std::vector<float> logits;    // [n, vocab]
+  std::vector<float> rope_cos;  // [n, head_dim / 2]
+  std::vector<float> rope_sin;  // [n, head_dim / 2]
 };
 
 Session::Session(const Model& model, int64_t n_ctx, ThreadPool& pool)
@@ -50,7 +50,9 @@ Session::Session(const Model& model, int64_t n_ctx, ThreadPool& pool)
 
 Session::~Session() = default;
 
-int64_t Session::vocab_size() const { return model_.config().vocab_size; }
+int64_t Session::vocab_size() const {
+  return model_.config().vocab_size;
+}
 
 void Session::truncate(int64_t n) {
   PANGU_CHECK(n >= 0 && n <= n_past_, "cannot truncate a session of {} positions to {}", n_past_, n);
@@ -127,8 +129,8 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
   const ModelConfig& c = model_.config();
   const ModelWeights& w = model_.weights();
   PANGU_CHECK(n > 0, "forward needs at least one token");
-  PANGU_CHECK(n_past_ + n <= n_ctx_, "context full: {} positions in use, {} more requested, context size is {}",
-              n_past_, n, n_ctx_);
+  PANGU_CHECK(n_past_ + n <= n_ctx_,
+              "context full: {} positions in use, {} more requested, context size is {}", n_past_, n, n_ctx_);
   for (int64_t t = 0; t < n; ++t)
     PANGU_CHECK(tokens[t] >= 0 && tokens[t] < c.vocab_size, "token id {} is out of range [0, {})", tokens[t],
                 c.vocab_size);
@@ -143,14 +145,16 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
            s.x.data() + t * hidden);
   emit("embed", -1, s.x.data(), n, hidden);
   const int64_t half = c.head_dim / 2;
-  for (int64_t t = 0; t < n; ++t) s.rope.angles(n_past_ + t, s.rope_cos.data() + t * half, s.rope_sin.data() + t * half);
+  for (int64_t t = 0; t < n; ++t)
+    s.rope.angles(n_past_ + t, s.rope_cos.data() + t * half, s.rope_sin.data() + t * half);
 
   auto bias = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
   for (int64_t l = 0; l < c.n_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
     const int64_t inter = c.intermediate_size[l];
     for (int64_t t = 0; t < n; ++t)
-      rms_norm(s.x.data() + t * hidden, lw.attn_norm.data(), hidden, c.rms_norm_eps, s.xn.data() + t * hidden);
+      rms_norm(s.x.data() + t * hidden, lw.attn_norm.data(), hidden, c.rms_norm_eps,
+               s.xn.data() + t * hidden);
     emit("attn_norm", l, s.xn.data(), n, hidden);
     matmul(lw.wq, s.xn.data(), n, s.q.data(), bias(lw.bq), pool_);
     matmul(lw.wk, s.xn.data(), n, s.k.data(), bias(lw.bk), pool_);
@@ -158,8 +162,10 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
     for (int64_t t = 0; t < n; ++t) {
       const float* cos_a = s.rope_cos.data() + t * half;
       const float* sin_a = s.rope_sin.data() + t * half;
-      for (int64_t h = 0; h < c.n_heads; ++h) s.rope.rotate(s.q.data() + t * c.q_dim() + h * c.head_dim, cos_a, sin_a);
-      for (int64_t h = 0; h < c.n_heads_kv; ++h) s.rope.rotate(s.k.data() + t * kv_dim + h * c.head_dim, cos_a, sin_a);
+      for (int64_t h = 0; h < c.n_heads; ++h)
+        s.rope.rotate(s.q.data() + t * c.q_dim() + h * c.head_dim, cos_a, sin_a);
+      for (int64_t h = 0; h < c.n_heads_kv; ++h)
+        s.rope.rotate(s.k.data() + t * kv_dim + h * c.head_dim, cos_a, sin_a);
     }
     emit("q", l, s.q.data(), n, c.q_dim());
     emit("k", l, s.k.data(), n, kv_dim);
@@ -189,7 +195,8 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
   const int64_t first = all_logits ? 0 : n - 1;
   const int64_t n_out = n - first;
   for (int64_t t = first; t < n; ++t)
-    rms_norm(s.x.data() + t * hidden, w.final_norm.data(), hidden, c.rms_norm_eps, s.xn.data() + (t - first) * hidden);
+    rms_norm(s.x.data() + t * hidden, w.final_norm.data(), hidden, c.rms_norm_eps,
+             s.xn.data() + (t - first) * hidden);
   emit("final_norm", -1, s.xn.data(), n_out, hidden);
   matmul(w.lm_head, s.xn.data(), n_out, s.logits.data(), nullptr, pool_);
   emit("logits", -1, s.logits.data(), n_out, c.vocab_size);

@@ -1,10 +1,11 @@
+#include "pangu/model.h"
+
 #include <cstdlib>
 #include <filesystem>
 
 #include "io/safetensors.h"
 #include "model/weights.h"
 #include "pangu/error.h"
-#include "pangu/model.h"
 
 namespace pangu {
 
@@ -41,8 +42,8 @@ std::string resolve_model_path(const std::string& name) {
     if (fs::is_directory(candidate)) return candidate.string();
     searched += (searched.empty() ? "" : ", ") + candidate.string();
   }
-  fail("model \"{}\" not found (looked for a directory at {}, {}); pass a path or set PANGU_MODELS", name, name,
-       searched);
+  fail("model \"{}\" not found (looked for a directory at {}, {}); pass a path or set PANGU_MODELS", name,
+       name, searched);
 }
 
 }  // namespace pangu

@@ -38,20 +38,25 @@ std::vector<TensorSpec> expected_tensors(const ModelConfig& c) {
 
 namespace {
 
-bool is_float(DType d) { return d == DType::kF32 || d == DType::kBF16 || d == DType::kF16; }
+bool is_float(DType d) {
+  return d == DType::kF32 || d == DType::kBF16 || d == DType::kF16;
+}
 
 const TensorView& require(const Checkpoint& ckpt, const TensorSpec& spec) {
   const TensorView* t = ckpt.find(spec.name);
   if (!t) fail("{}: missing tensor \"{}\" (expected {})", ckpt.origin(), spec.name, shape_string(spec.shape));
   if (t->shape != spec.shape)
-    fail("{}: tensor \"{}\" has shape {}, the config implies {}", ckpt.origin(), spec.name, shape_string(t->shape),
-         shape_string(spec.shape));
+    fail("{}: tensor \"{}\" has shape {}, the config implies {}", ckpt.origin(), spec.name,
+         shape_string(t->shape), shape_string(spec.shape));
   if (!is_float(t->dtype))
-    fail("{}: tensor \"{}\" has dtype {}, expected F32, BF16 or F16", ckpt.origin(), spec.name, dtype_name(t->dtype));
+    fail("{}: tensor \"{}\" has dtype {}, expected F32, BF16 or F16", ckpt.origin(), spec.name,
+         dtype_name(t->dtype));
   return *t;
 }
 
-WeightMatrix as_matrix(const TensorView& t) { return {t.dtype, t.data, t.shape[0], t.shape[1]}; }
+WeightMatrix as_matrix(const TensorView& t) {
+  return {t.dtype, t.data, t.shape[0], t.shape[1]};
+}
 
 std::vector<float> as_f32(const TensorView& t) {
   std::vector<float> v(static_cast<size_t>(t.numel()));

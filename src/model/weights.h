@@ -25,16 +25,16 @@ struct TensorSpec {
 std::vector<TensorSpec> expected_tensors(const ModelConfig& config);
 
 struct LayerWeights {
-  std::vector<float> attn_norm;               // [hidden]
-  WeightMatrix wq, wk, wv, wo;                // [q_dim, hidden], [kv_dim, hidden] x2, [hidden, q_dim]
-  std::vector<float> bq, bk, bv, bo;          // [q_dim], [kv_dim], [kv_dim], [hidden]; empty when absent
-  std::vector<float> mlp_norm;                // [hidden]
-  WeightMatrix w_gate, w_up, w_down;          // [inter, hidden] x2, [hidden, inter]
-  std::vector<float> b_gate, b_up, b_down;    // empty unless mlp_bias
+  std::vector<float> attn_norm;             // [hidden]
+  WeightMatrix wq, wk, wv, wo;              // [q_dim, hidden], [kv_dim, hidden] x2, [hidden, q_dim]
+  std::vector<float> bq, bk, bv, bo;        // [q_dim], [kv_dim], [kv_dim], [hidden]; empty when absent
+  std::vector<float> mlp_norm;              // [hidden]
+  WeightMatrix w_gate, w_up, w_down;        // [inter, hidden] x2, [hidden, inter]
+  std::vector<float> b_gate, b_up, b_down;  // empty unless mlp_bias
 };
 
 struct ModelWeights {
-  WeightMatrix embed;             // [vocab, hidden]
+  WeightMatrix embed;  // [vocab, hidden]
   std::vector<LayerWeights> layers;
   std::vector<float> final_norm;  // [hidden]
   WeightMatrix lm_head;           // [vocab, hidden]; the embedding itself when tied

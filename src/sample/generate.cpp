@@ -11,11 +11,16 @@ namespace pangu {
 
 std::string stop_reason_name(StopReason r) {
   switch (r) {
-    case StopReason::kEos: return "eos";
-    case StopReason::kStopString: return "stop";
-    case StopReason::kMaxTokens: return "length";
-    case StopReason::kContextFull: return "context";
-    case StopReason::kCallback: return "callback";
+    case StopReason::kEos:
+      return "eos";
+    case StopReason::kStopString:
+      return "stop";
+    case StopReason::kMaxTokens:
+      return "length";
+    case StopReason::kContextFull:
+      return "context";
+    case StopReason::kCallback:
+      return "callback";
   }
   return "?";
 }
@@ -93,8 +98,9 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
     const int32_t id = sampler.sample(logits, context);
     result.tokens.push_back(id);
     context.push_back(id);
-    const bool is_eos = !options.ignore_eos && std::find(options.eos_token_ids.begin(), options.eos_token_ids.end(),
-                                                         id) != options.eos_token_ids.end();
+    const bool is_eos =
+        !options.ignore_eos && std::find(options.eos_token_ids.begin(), options.eos_token_ids.end(), id) !=
+                                   options.eos_token_ids.end();
     std::string text;
     bool stopped = false;
     if (stream && !is_eos) text = stops.push(stream->push(id), stopped);

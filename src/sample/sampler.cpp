@@ -9,9 +9,15 @@
 namespace pangu {
 
 Sampler::Sampler(SamplingParams params, int64_t vocab_size)
-    : params_(std::move(params)), vocab_size_(vocab_size), rng_(params_.seed), work_(vocab_size), counts_(vocab_size) {
-  PANGU_CHECK(params_.top_p > 0.0f && params_.top_p <= 1.0f, "top_p must be in (0, 1] (found {})", params_.top_p);
-  PANGU_CHECK(params_.min_p >= 0.0f && params_.min_p < 1.0f, "min_p must be in [0, 1) (found {})", params_.min_p);
+    : params_(std::move(params)),
+      vocab_size_(vocab_size),
+      rng_(params_.seed),
+      work_(vocab_size),
+      counts_(vocab_size) {
+  PANGU_CHECK(params_.top_p > 0.0f && params_.top_p <= 1.0f, "top_p must be in (0, 1] (found {})",
+              params_.top_p);
+  PANGU_CHECK(params_.min_p >= 0.0f && params_.min_p < 1.0f, "min_p must be in [0, 1) (found {})",
+              params_.min_p);
   PANGU_CHECK(params_.top_k >= 0, "top_k must be >= 0 (found {})", params_.top_k);
   PANGU_CHECK(params_.repetition_penalty > 0.0f, "repetition penalty must be positive (found {})",
               params_.repetition_penalty);
@@ -24,8 +30,9 @@ void Sampler::adjusted_logits(const float* logits, const std::vector<int32_t>& h
   const bool penalize = params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f ||
                         params_.frequency_penalty != 0.0f;
   if (penalize && !history.empty()) {
-    const size_t n = params_.penalty_last_n < 0 ? history.size()
-                                                : std::min(history.size(), static_cast<size_t>(params_.penalty_last_n));
+    const size_t n = params_.penalty_last_n < 0
+                         ? history.size()
+                         : std::min(history.size(), static_cast<size_t>(params_.penalty_last_n));
     const size_t first = history.size() - n;
     for (size_t i = first; i < history.size(); ++i)
       if (history[i] >= 0 && history[i] < vocab_size_) ++counts_[history[i]];
@@ -33,8 +40,10 @@ void Sampler::adjusted_logits(const float* logits, const std::vector<int32_t>& h
       const int32_t id = history[i];
       if (id < 0 || id >= vocab_size_ || counts_[id] == 0) continue;
       float& l = work_[id];
-      if (l > 0) l /= params_.repetition_penalty;
-      else l *= params_.repetition_penalty;
+      if (l > 0)
+        l /= params_.repetition_penalty;
+      else
+        l *= params_.repetition_penalty;
       l -= params_.presence_penalty + params_.frequency_penalty * static_cast<float>(counts_[id]);
       counts_[id] = 0;  // each distinct token once
     }
@@ -44,7 +53,8 @@ void Sampler::adjusted_logits(const float* logits, const std::vector<int32_t>& h
     if (id >= 0 && id < vocab_size_) work_[id] = -std::numeric_limits<float>::infinity();
 }
 
-void Sampler::distribution(const float* logits, const std::vector<int32_t>& history, std::vector<float>& probs) {
+void Sampler::distribution(const float* logits, const std::vector<int32_t>& history,
+                           std::vector<float>& probs) {
   adjusted_logits(logits, history);
   probs.assign(vocab_size_, 0.0f);
   if (params_.is_greedy()) {
@@ -56,7 +66,9 @@ void Sampler::distribution(const float* logits, const std::vector<int32_t>& hist
   for (int64_t i = 0; i < vocab_size_; ++i)
     if (std::isfinite(work_[i])) cand_.emplace_back(work_[i] / params_.temperature, static_cast<int32_t>(i));
   PANGU_CHECK(!cand_.empty(), "every token is suppressed: nothing to sample");
-  auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+  auto by_logit = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
   if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < cand_.size()) {
     std::nth_element(cand_.begin(), cand_.begin() + params_.top_k, cand_.end(), by_logit);
     cand_.resize(params_.top_k);
@@ -66,7 +78,8 @@ void Sampler::distribution(const float* logits, const std::vector<int32_t>& hist
   double sum = 0.0;
   std::vector<double>& p = cand_probs_;
   p.resize(cand_.size());
-  for (size_t i = 0; i < cand_.size(); ++i) sum += p[i] = std::exp(static_cast<double>(cand_[i].first - max_logit));
+  for (size_t i = 0; i < cand_.size(); ++i)
+    sum += p[i] = std::exp(static_cast<double>(cand_[i].first - max_logit));
   size_t keep = cand_.size();
   if (params_.top_p < 1.0f) {
     double cumulative = 0.0;

@@ -26,7 +26,8 @@ std::string make_model(const TempDir& tmp, const std::function<void(std::vector<
   std::vector<TensorToWrite> tensors;
   for (const auto& [name, view] : original.tensors()) {
     const TensorView* v = &view;
-    tensors.push_back({name, v->dtype, v->shape, [v](uint8_t* dst) { std::memcpy(dst, v->data, v->n_bytes); }});
+    tensors.push_back(
+        {name, v->dtype, v->shape, [v](uint8_t* dst) { std::memcpy(dst, v->data, v->n_bytes); }});
   }
   edit(tensors);
   write_safetensors(dir + "/model.safetensors", tensors);
@@ -48,10 +49,13 @@ void expect_error(const std::string& dir, const std::vector<std::string>& must_c
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(r.err.rfind("pangu: error: ", 0), 0u) << r.err;
-  for (const auto& s : must_contain) EXPECT_NE(r.err.find(s), std::string::npos) << "missing '" << s << "' in " << r.err;
+  for (const auto& s : must_contain)
+    EXPECT_NE(r.err.find(s), std::string::npos) << "missing '" << s << "' in " << r.err;
 }
 
-TEST(BadInput, ModelDirectoryMissing) { expect_error("/nonexistent/model", {"/nonexistent/model", "not found"}); }
+TEST(BadInput, ModelDirectoryMissing) {
+  expect_error("/nonexistent/model", {"/nonexistent/model", "not found"});
+}
 
 TEST(BadInput, ConfigMissing) {
   TempDir tmp;
@@ -88,7 +92,8 @@ TEST(BadInput, ConfigFieldWrongType) {
 TEST(BadInput, MissingTensor) {
   TempDir tmp;
   const std::string dir = make_model(tmp, [](auto& t) {
-    t.erase(std::remove_if(t.begin(), t.end(), [](auto& x) { return x.name == "model.layers.1.mlp.up_proj.weight"; }),
+    t.erase(std::remove_if(t.begin(), t.end(),
+                           [](auto& x) { return x.name == "model.layers.1.mlp.up_proj.weight"; }),
             t.end());
   });
   expect_error(dir, {"model.safetensors", "missing tensor", "model.layers.1.mlp.up_proj.weight"});
@@ -100,7 +105,8 @@ TEST(BadInput, WrongShape) {
     for (auto& x : t)
       if (x.name == "model.layers.0.self_attn.q_proj.weight") std::swap(x.shape[0], x.shape[1]);
   });
-  expect_error(dir, {"model.safetensors", "model.layers.0.self_attn.q_proj.weight", "[256, 512]", "[512, 256]"});
+  expect_error(dir,
+               {"model.safetensors", "model.layers.0.self_attn.q_proj.weight", "[256, 512]", "[512, 256]"});
 }
 
 TEST(BadInput, WrongDtype) {

@@ -10,11 +10,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto entries = pangu::parse_safetensors_header(data, size, "fuzz.safetensors");
     // Valid entries must lie inside the data section.
-    const uint64_t header = size >= 8 ? (static_cast<uint64_t>(data[0]) | static_cast<uint64_t>(data[1]) << 8 |
-                                         static_cast<uint64_t>(data[2]) << 16 | static_cast<uint64_t>(data[3]) << 24 |
-                                         static_cast<uint64_t>(data[4]) << 32 | static_cast<uint64_t>(data[5]) << 40 |
-                                         static_cast<uint64_t>(data[6]) << 48 | static_cast<uint64_t>(data[7]) << 56)
-                                      : 0;
+    const uint64_t header =
+        size >= 8 ? (static_cast<uint64_t>(data[0]) | static_cast<uint64_t>(data[1]) << 8 |
+                     static_cast<uint64_t>(data[2]) << 16 | static_cast<uint64_t>(data[3]) << 24 |
+                     static_cast<uint64_t>(data[4]) << 32 | static_cast<uint64_t>(data[5]) << 40 |
+                     static_cast<uint64_t>(data[6]) << 48 | static_cast<uint64_t>(data[7]) << 56)
+                  : 0;
     for (const auto& e : entries) {
       if (8 + header + e.end > size) __builtin_trap();
       volatile uint8_t sink = 0;

@@ -62,8 +62,12 @@ class GoldenAllSimd : public ::testing::TestWithParam<SimdLevel> {
   void TearDown() override { set_active_simd(detected_simd()); }
 };
 
-TEST_P(GoldenAllSimd, Stories260KGreedyAndLogits) { check_model_golden("stories260K", 2); }
-TEST_P(GoldenAllSimd, ZhPoemGreedyWithSuppressTokens) { check_model_golden("zh-poem-750K", 1); }
+TEST_P(GoldenAllSimd, Stories260KGreedyAndLogits) {
+  check_model_golden("stories260K", 2);
+}
+TEST_P(GoldenAllSimd, ZhPoemGreedyWithSuppressTokens) {
+  check_model_golden("zh-poem-750K", 1);
+}
 
 TEST_P(GoldenAllSimd, TinyPanguRandomLogitsAtEveryPosition) {
   const std::string dir = shared("models/tiny-pangu-random");

@@ -24,8 +24,9 @@ TEST(Cli, RunIdsPrintIdsMatchesGoldenAndLogitsOut) {
   const auto& c = golden["cases"][1];
   const auto prompt = c["prompt_ids"].get<std::vector<int32_t>>();
   const auto want = c["greedy_ids"].get<std::vector<int32_t>>();
-  const auto r = run_pangu("run -m " + shared("models/zh-poem-750K") + " --ids " + join(prompt, ",") + " -n " +
-                           std::to_string(want.size()) + " --greedy --print-ids --logits-out " + (tmp / "l.json"));
+  const auto r =
+      run_pangu("run -m " + shared("models/zh-poem-750K") + " --ids " + join(prompt, ",") + " -n " +
+                std::to_string(want.size()) + " --greedy --print-ids --logits-out " + (tmp / "l.json"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, join(want, " ") + "\n");
   EXPECT_NE(r.err.find("tokens/s"), std::string::npos);
@@ -38,13 +39,15 @@ TEST(Cli, RunIdsPrintIdsMatchesGoldenAndLogitsOut) {
 TEST(Cli, RunTextStreamsOnlyGeneratedText) {
   const auto golden = test::read_json(shared("models/stories260K/golden.json"));
   const auto& c = golden["cases"][0];
-  const auto r = run_pangu("run -m " + shared("models/stories260K") + " -p 'Once upon a time' -n 64 --greedy");
+  const auto r =
+      run_pangu("run -m " + shared("models/stories260K") + " -p 'Once upon a time' -n 64 --greedy");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, c["greedy_text"].get<std::string>() + "\n");
 }
 
 TEST(Cli, StopStringEndsGenerationBeforeIt) {
-  const auto r = run_pangu("run -m " + shared("models/stories260K") + " -p 'Once upon a time' -n 64 --greedy --stop Lily");
+  const auto r = run_pangu("run -m " + shared("models/stories260K") +
+                           " -p 'Once upon a time' -n 64 --greedy --stop Lily");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, ", there was a little girl named \n");
   EXPECT_NE(r.err.find("stop: stop"), std::string::npos);

@@ -43,8 +43,8 @@ const char* kByteLevel = R"({
 
 TEST(BpeTokenizer, ByteLevelMergesByRank) {
   auto tok = parse_tokenizer_json(kByteLevel, "byte-level");
-  // "abc": rank 0 merges b+c first, then a+bc (rank 3) -> abc. " ab": words "Ġab" -> Ġa (rank 2) beats a b (rank 1)?
-  // No: a+b has rank 1 < Ġ+a rank 2, so "Ġ" "ab".
+  // "abc": rank 0 merges b+c first, then a+bc (rank 3) -> abc. " ab": words "Ġab" -> Ġa (rank 2) beats a b
+  // (rank 1)? No: a+b has rank 1 < Ġ+a rank 2, so "Ġ" "ab".
   EXPECT_EQ(tok->encode("abc", false), (std::vector<int32_t>{7}));
   EXPECT_EQ(tok->encode("abc ab", false), (std::vector<int32_t>{7, 3, 4}));
   EXPECT_EQ(tok->decode({7, 3, 4}), "abc ab");

@@ -42,8 +42,10 @@ std::string rewrite(const test::TempDir& tmp, DType dtype, int n_shards) {
                                std::vector<float> f(v->numel());
                                to_f32(v->dtype, v->data, v->numel(), f.data());
                                for (size_t k = 0; k < f.size(); ++k) {
-                                 if (dtype == DType::kF32) reinterpret_cast<float*>(dst)[k] = f[k];
-                                 else reinterpret_cast<uint16_t*>(dst)[k] = f32_to_f16(f[k]);
+                                 if (dtype == DType::kF32)
+                                   reinterpret_cast<float*>(dst)[k] = f[k];
+                                 else
+                                   reinterpret_cast<uint16_t*>(dst)[k] = f32_to_f16(f[k]);
                                }
                              }});
     index["weight_map"][name] = "model-0000" + std::to_string(shard + 1) + ".safetensors";
@@ -75,8 +77,9 @@ TEST(Checkpoint, WeightsAreMappedNotCopied) {
   ASSERT_TRUE(t);
   const uint8_t* file_start = model->checkpoint().find("model.embed_tokens.weight")->data;
   // Every matrix points into the one mapping of model.safetensors (within its size).
-  EXPECT_LT(std::abs(t->data - file_start), static_cast<std::ptrdiff_t>(fs::file_size(
-                                                 test::shared("models/tiny-pangu-random/model.safetensors"))));
+  EXPECT_LT(
+      std::abs(t->data - file_start),
+      static_cast<std::ptrdiff_t>(fs::file_size(test::shared("models/tiny-pangu-random/model.safetensors"))));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // config.json parsing: the architecture decides only how bias flags are read.
+#include "pangu/config.h"
+
 #include <gtest/gtest.h>
 
-#include "pangu/config.h"
 #include "pangu/error.h"
 #include "test_util.h"
 
@@ -28,7 +29,8 @@ TEST(Config, PanguBiasMeansQkvoBiases) {
 }
 
 TEST(Config, Qwen2HasQkvBiasWithoutOBias) {
-  const auto c = parse_model_config(base(R"("architectures": ["Qwen2ForCausalLM"], "eos_token_id": [1, 2])"), "q");
+  const auto c =
+      parse_model_config(base(R"("architectures": ["Qwen2ForCausalLM"], "eos_token_id": [1, 2])"), "q");
   EXPECT_TRUE(c.q_bias && c.k_bias && c.v_bias);
   EXPECT_FALSE(c.o_bias);
   EXPECT_EQ(c.head_dim, 16);

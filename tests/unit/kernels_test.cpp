@@ -1,11 +1,12 @@
 // Every SIMD path the CPU has against the scalar reference, on odd shapes.
+#include "kernels/kernels.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
 
 #include "core/thread_pool.h"
-#include "kernels/kernels.h"
 #include "kernels/ref/dot_ref.h"
 
 namespace pangu {
@@ -40,7 +41,8 @@ TEST_P(DotKernelTest, F32MatchesReference) {
   for (int64_t n : kShapes) {
     const auto w = random_vector(n, n), x = random_vector(n, n + 100);
     EXPECT_NEAR(k.f32(w.data(), x.data(), n), exact_dot(w, x), 1e-4 * std::sqrt(n) + 1e-5) << "k=" << n;
-    EXPECT_NEAR(k.f32(w.data(), x.data(), n), ref::dot_f32(w.data(), x.data(), n), 1e-4 * std::sqrt(n) + 1e-5);
+    EXPECT_NEAR(k.f32(w.data(), x.data(), n), ref::dot_f32(w.data(), x.data(), n),
+                1e-4 * std::sqrt(n) + 1e-5);
   }
 }
 

@@ -1,10 +1,11 @@
+#include "pangu/sampler.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numeric>
 
 #include "pangu/error.h"
-#include "pangu/sampler.h"
 
 namespace pangu {
 namespace {

@@ -9,13 +9,18 @@
 namespace pangu {
 namespace {
 
-bool valid_utf8(const std::string& s) { return utf8_sanitize(s) == s; }
+bool valid_utf8(const std::string& s) {
+  return utf8_sanitize(s) == s;
+}
 
 TEST(Utf8, CompletePrefixHoldsAnIncompleteTail) {
   const std::string euro = "\xE2\x82\xAC";
   EXPECT_EQ(utf8_complete_prefix("a" + euro.substr(0, 2)), 1u);
   EXPECT_EQ(utf8_complete_prefix("a" + euro), 4u);
-  EXPECT_EQ(utf8_sanitize("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(utf8_sanitize("a\xFF"
+                          "b"),
+            "a\xEF\xBF\xBD"
+            "b");
   EXPECT_EQ(utf8_sanitize("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
 }
 
@@ -62,16 +67,19 @@ TEST(StreamDecoder, FlushReplacesADanglingPartialCharacter) {
 TEST(ChatTemplate, PanguInsertsEmptySystemTurn) {
   EXPECT_EQ(render_chat(ChatTemplate::kPangu, {{"user", "你好"}}),
             "[unused9]系统：[unused10][unused9]用户：你好[unused10][unused9]助手：");
-  EXPECT_EQ(render_chat(ChatTemplate::kPangu, {{"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}}),
-            "[unused9]系统：S[unused10][unused9]用户：U[unused10][unused9]助手：A[unused10][unused9]用户：V[unused10]"
-            "[unused9]助手：");
+  EXPECT_EQ(
+      render_chat(ChatTemplate::kPangu, {{"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}}),
+      "[unused9]系统：S[unused10][unused9]用户：U[unused10][unused9]助手：A[unused10][unused9]用户：V["
+      "unused10]"
+      "[unused9]助手：");
 }
 
 TEST(ChatTemplate, ChatMLAndLlama2) {
   EXPECT_EQ(render_chat(ChatTemplate::kChatML, {{"system", "S"}, {"user", "U"}}),
             "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n");
-  EXPECT_EQ(render_chat(ChatTemplate::kLlama2, {{"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}}),
-            "<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nU [/INST] A </s><s>[INST] V [/INST]");
+  EXPECT_EQ(
+      render_chat(ChatTemplate::kLlama2, {{"system", "S"}, {"user", "U"}, {"assistant", "A"}, {"user", "V"}}),
+      "<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nU [/INST] A </s><s>[INST] V [/INST]");
   EXPECT_THROW(render_chat(ChatTemplate::kRaw, {{"robot", "x"}}), Error);
   EXPECT_EQ(chat_template_from_name("chatml"), ChatTemplate::kChatML);
   EXPECT_FALSE(chat_template_from_name("jinja"));

@@ -18,11 +18,7 @@ __attribute__((target("avx2,fma"))) float dot_bf16_avx2(const uint16_t* w, const
     acc1 = _mm256_fmadd_ps(load_bf16x8(w + i + 8), _mm256_loadu_ps(x + i + 8), acc1);
   }
   for (; i + 8 <= k; i += 8) acc0 = _mm256_fmadd_ps(load_bf16x8(w + i), _mm256_loadu_ps(x + i), acc0);
-  acc0 = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
-  s = _mm_hadd_ps(s, s);
-  s = _mm_hadd_ps(s, s);
-  float sum = _mm_cvtss_f32(s);
+  float sum = hsum256(_mm256_add_ps(acc0, acc1));
   for (; i < k; ++i) {
     const uint32_t bits = static_cast<uint32_t>(w[i]) << 16;
     float f;
@@ -32,7 +28,8 @@ __attribute__((target("avx2,fma"))) float dot_bf16_avx2(const uint16_t* w, const
   return sum;
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512 load_bf16x16(const uint16_t* p, __mmask16 m) {
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static inline __m512 load_bf16x16(const uint16_t* p,
+                                                                                       __mmask16 m) {
   const __m256i raw = _mm256_maskz_loadu_epi16(m, p);
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(raw), 16));
 }
@@ -46,7 +43,8 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_bf16_avx512(const
     acc1 = _mm512_fmadd_ps(load_bf16x16(w + i + 16, 0xffff), _mm512_loadu_ps(x + i + 16), acc1);
   }
   acc0 = _mm512_add_ps(acc0, acc1);
-  for (; i + 16 <= k; i += 16) acc0 = _mm512_fmadd_ps(load_bf16x16(w + i, 0xffff), _mm512_loadu_ps(x + i), acc0);
+  for (; i + 16 <= k; i += 16)
+    acc0 = _mm512_fmadd_ps(load_bf16x16(w + i, 0xffff), _mm512_loadu_ps(x + i), acc0);
   if (i < k) {
     const __mmask16 tail = static_cast<__mmask16>((1u << (k - i)) - 1u);
     acc0 = _mm512_fmadd_ps(load_bf16x16(w + i, tail), _mm512_maskz_loadu_ps(tail, x + i), acc0);

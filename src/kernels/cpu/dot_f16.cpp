@@ -17,11 +17,7 @@ __attribute__((target("avx2,fma,f16c"))) float dot_f16_avx2(const uint16_t* w, c
   for (; i + 8 <= k; i += 8)
     acc0 = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))),
                            _mm256_loadu_ps(x + i), acc0);
-  acc0 = _mm256_add_ps(acc0, acc1);
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(acc0), _mm256_extractf128_ps(acc0, 1));
-  s = _mm_hadd_ps(s, s);
-  s = _mm_hadd_ps(s, s);
-  float sum = _mm_cvtss_f32(s);
+  float sum = hsum256(_mm256_add_ps(acc0, acc1));
   for (; i < k; ++i) sum += f16_to_f32(w[i]) * x[i];
   return sum;
 }
@@ -38,8 +34,10 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) float dot_f16_avx512(const 
   }
   acc0 = _mm512_add_ps(acc0, acc1);
   for (; i < k; i += 16) {
-    const __mmask16 m = k - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (k - i)) - 1u);
-    acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i)), _mm512_maskz_loadu_ps(m, x + i), acc0);
+    const __mmask16 m =
+        k - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (k - i)) - 1u);
+    acc0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i)),
+                           _mm512_maskz_loadu_ps(m, x + i), acc0);
   }
   return _mm512_reduce_add_ps(acc0);
 }

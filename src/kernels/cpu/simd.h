@@ -2,9 +2,20 @@
 // the binary runs on any x86-64 and picks the path at run time.
 #pragma once
 
+#include <immintrin.h>
+
 #include <cstdint>
 
 namespace pangu::cpu {
+
+// Sum of the 8 lanes.
+__attribute__((target("avx2,fma"))) static inline float hsum256(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_hadd_ps(s, s);
+  s = _mm_hadd_ps(s, s);
+  return _mm_cvtss_f32(s);
+}
+
 float dot_f32_avx2(const float* w, const float* x, int64_t k);
 float dot_f32_avx512(const float* w, const float* x, int64_t k);
 float dot_bf16_avx2(const uint16_t* w, const float* x, int64_t k);
