@@ -1,8 +1,6 @@
 // pangu run: prompt in, text streamed to stdout; timings to stderr.
 #include <fmt/format.h>
 
-#include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include "cli/common.h"

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "core/log.h"
+#include "kernels/kernels.h"
 #include "pangu/error.h"
 
 namespace pangu::cli {
@@ -88,7 +89,7 @@ Loaded load(const ModelOptions& options) {
   l.ctx = options.ctx > 0 ? options.ctx : std::min<int64_t>(max_pos > 0 ? max_pos : 4096, 4096);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_verbose("loaded {} ({}) in {:.2f}s; {} threads; context {}; kernels {}", dir,
-              l.model->config().architecture, seconds, threads, l.ctx, "cpu");
+              l.model->config().architecture, seconds, threads, l.ctx, simd_name(active_simd()));
   return l;
 }
 

@@ -27,7 +27,7 @@ int ThreadPool::default_threads() {
 }
 
 void ThreadPool::run_chunk(int index) {
-  const size_t per = (job_n_ + n_threads_ - 1) / n_threads_;
+  const size_t per = chunk_size(job_n_);
   const size_t begin = std::min(job_n_, per * index);
   const size_t end = std::min(job_n_, begin + per);
   if (begin < end) (*job_)(begin, end);

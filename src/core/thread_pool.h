@@ -23,6 +23,10 @@ class ThreadPool {
   // fn(begin, end) over disjoint chunks covering [0, n); returns when all chunks are done.
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
 
+  // Which worker's chunk of a parallel_for over n items starts at `begin` (for per-worker scratch).
+  size_t chunk_index(size_t begin, size_t n) const { return begin / chunk_size(n); }
+  size_t chunk_size(size_t n) const { return (n + n_threads_ - 1) / n_threads_; }
+
   static int default_threads();
 
  private:

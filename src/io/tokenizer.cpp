@@ -46,6 +46,27 @@ int utf8_char_length(std::string_view s, size_t i) {
   return len;
 }
 
+// Bytes of the maximal invalid subpart at s[i]: a lead byte and the continuation bytes that could still
+// have completed it (Unicode's "maximal subpart" practice, which Python's decoder follows).
+size_t utf8_invalid_length(std::string_view s, size_t i) {
+  const auto b0 = static_cast<uint8_t>(s[i]);
+  const size_t need = (b0 & 0xe0) == 0xc0 ? 2 : (b0 & 0xf0) == 0xe0 ? 3 : (b0 & 0xf8) == 0xf0 ? 4 : 1;
+  size_t n = 1;
+  while (n < need && i + n < s.size()) {
+    const auto b = static_cast<uint8_t>(s[i + n]);
+    // The second byte's range is narrower for E0, ED, F0 and F4 (overlongs, surrogates, > U+10FFFF).
+    const bool ok = n == 1 ? (b0 == 0xe0   ? b >= 0xa0 && b <= 0xbf
+                              : b0 == 0xed ? b >= 0x80 && b <= 0x9f
+                              : b0 == 0xf0 ? b >= 0x90 && b <= 0xbf
+                              : b0 == 0xf4 ? b >= 0x80 && b <= 0x8f
+                                           : b0 >= 0xc2 && b0 <= 0xf4 && (b & 0xc0) == 0x80)
+                           : (b & 0xc0) == 0x80;
+    if (!ok) break;
+    ++n;
+  }
+  return n;
+}
+
 std::string special_token_content(const Json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_object() && value.contains("content") && value["content"].is_string())
@@ -73,7 +94,7 @@ std::string utf8_sanitize(std::string_view s) {
     const int len = utf8_char_length(s, i);
     if (len <= 0) {
       out += "\xEF\xBF\xBD";
-      ++i;
+      i += utf8_invalid_length(s, i);
     } else {
       out.append(s.substr(i, len));
       i += len;

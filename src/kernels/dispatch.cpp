@@ -1,7 +1,7 @@
 #include <atomic>
 #include <cstdlib>
-#include <cstring>
 #include <string>
+#include <utility>
 
 #include "core/thread_pool.h"
 #include "kernels/cpu/simd.h"
@@ -72,30 +72,23 @@ std::string_view simd_name(SimdLevel level) {
 
 std::string cpu_features_string() {
   __builtin_cpu_init();
+  // __builtin_cpu_supports needs a literal, hence the table of results rather than of names.
+  const std::pair<const char*, bool> features[] = {
+      {"sse4.2", __builtin_cpu_supports("sse4.2")},
+      {"avx", __builtin_cpu_supports("avx")},
+      {"avx2", __builtin_cpu_supports("avx2")},
+      {"fma", __builtin_cpu_supports("fma")},
+      {"avx512f", __builtin_cpu_supports("avx512f")},
+      {"avx512bw", __builtin_cpu_supports("avx512bw")},
+      {"avx512vl", __builtin_cpu_supports("avx512vl")},
+      {"avx512vnni", __builtin_cpu_supports("avx512vnni")},
+      {"avx512bf16", __builtin_cpu_supports("avx512bf16")},
+  };
   std::string s;
-  const char* names[] = {"sse4.2",   "avx",      "avx2",       "fma",       "avx512f",
-                         "avx512bw", "avx512vl", "avx512vnni", "avx512bf16"};
-  for (const char* n : names) {
-    bool has = false;
-    if (!std::strcmp(n, "sse4.2"))
-      has = __builtin_cpu_supports("sse4.2");
-    else if (!std::strcmp(n, "avx"))
-      has = __builtin_cpu_supports("avx");
-    else if (!std::strcmp(n, "avx2"))
-      has = __builtin_cpu_supports("avx2");
-    else if (!std::strcmp(n, "fma"))
-      has = __builtin_cpu_supports("fma");
-    else if (!std::strcmp(n, "avx512f"))
-      has = __builtin_cpu_supports("avx512f");
-    else if (!std::strcmp(n, "avx512bw"))
-      has = __builtin_cpu_supports("avx512bw");
-    else if (!std::strcmp(n, "avx512vl"))
-      has = __builtin_cpu_supports("avx512vl");
-    else if (!std::strcmp(n, "avx512vnni"))
-      has = __builtin_cpu_supports("avx512vnni");
-    else if (!std::strcmp(n, "avx512bf16"))
-      has = __builtin_cpu_supports("avx512bf16");
-    if (has) s += (s.empty() ? "" : " ") + std::string(n);
+  for (const auto& [name, has] : features) {
+    if (!has) continue;
+    if (!s.empty()) s += ' ';
+    s += name;
   }
   return s;
 }

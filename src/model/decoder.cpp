@@ -98,9 +98,8 @@ void Session::attention(int64_t layer, int64_t n) {
   const float* k_layer = s.k_cache.as<float>() + layer * n_ctx_ * kv_dim;
   const float* v_layer = s.v_cache.as<float>() + layer * n_ctx_ * kv_dim;
   const size_t work = static_cast<size_t>(n * c.n_heads);
-  const size_t per_worker = (work + pool_.size() - 1) / pool_.size();
   pool_.parallel_for(work, [&](size_t begin, size_t end) {
-    float* scores = s.scores.data() + (begin / per_worker) * n_ctx_;
+    float* scores = s.scores.data() + pool_.chunk_index(begin, work) * n_ctx_;
     for (size_t item = begin; item < end; ++item) {
       const int64_t t = static_cast<int64_t>(item) / c.n_heads;
       const int64_t h = static_cast<int64_t>(item) % c.n_heads;

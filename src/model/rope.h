@@ -17,7 +17,6 @@ class RopeTable {
   // x: [head_dim], rotated in place by the angles of one position.
   void rotate(float* x, const float* cos_a, const float* sin_a) const;
   int64_t half() const { return head_dim_ / 2; }
-  const std::vector<double>& inv_freq() const { return inv_freq_; }
 
  private:
   int64_t head_dim_ = 0;

@@ -22,6 +22,10 @@ TEST(Utf8, CompletePrefixHoldsAnIncompleteTail) {
             "a\xEF\xBF\xBD"
             "b");
   EXPECT_EQ(utf8_sanitize("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
+  // One U+FFFD per maximal invalid subpart, as Python's errors="replace" does.
+  EXPECT_EQ(utf8_sanitize("\xE1\x9A"), "\xEF\xBF\xBD");
+  EXPECT_EQ(utf8_sanitize("\xE1\x9Ax"), "\xEF\xBF\xBDx");
+  EXPECT_EQ(utf8_sanitize("\xF0\x9F\x98"), "\xEF\xBF\xBD");
 }
 
 TEST(StreamDecoder, ByteLevelEmojiSplitAcrossTokensNeverBreaks) {
@@ -55,13 +59,14 @@ TEST(StreamDecoder, SentencePieceByteFallbackPieces) {
 
 TEST(StreamDecoder, FlushReplacesADanglingPartialCharacter) {
   auto tok = load_tokenizer_json(test::shared("tokenizers/qwen3/tokenizer.json"));
-  // "😀" is 4 bytes; byte-level BPE may split it. Push only the first token of its encoding.
-  const auto ids = tok->encode("😀", false);
+  // Qwen3 splits each rune of "ᚠᛇᚻ" over two byte-level tokens (2 bytes + 1 byte of a 3-byte character).
+  const auto ids = tok->encode("ᚠᛇᚻ", false);
+  ASSERT_EQ(ids.size(), 6u);
   StreamDecoder stream(*tok);
-  std::string out = stream.push(ids.front());
-  if (ids.size() > 1) EXPECT_EQ(out, "");
-  out += stream.flush();
-  EXPECT_TRUE(valid_utf8(out));
+  EXPECT_EQ(stream.push(ids[0]), "");         // incomplete character: held back
+  EXPECT_EQ(stream.flush(), "\xEF\xBF\xBD");  // dangling at the end: U+FFFD, never raw bytes
+  const std::string first = stream.push(ids[0]);
+  EXPECT_EQ(first + stream.push(ids[1]), "ᚠ");
 }
 
 TEST(ChatTemplate, PanguInsertsEmptySystemTurn) {
