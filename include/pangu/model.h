@@ -15,6 +15,7 @@ namespace pangu {
 class Checkpoint;
 class ThreadPool;
 struct ModelWeights;
+struct QuantDescription;
 
 class Model {
  public:
@@ -27,6 +28,8 @@ class Model {
   const std::string& dir() const { return dir_; }
   const ModelWeights& weights() const { return *weights_; }
   const Checkpoint& checkpoint() const { return *checkpoint_; }
+  // The quantization description of a quantized model (config.json "quantize"), else null.
+  const QuantDescription* quant_description() const { return quant_.get(); }
   // EOS ids from generation_config.json, else config.json.
   std::vector<int64_t> eos_token_ids() const;
 
@@ -36,6 +39,7 @@ class Model {
   ModelConfig config_;
   GenerationConfig generation_config_;
   std::unique_ptr<Checkpoint> checkpoint_;
+  std::unique_ptr<QuantDescription> quant_;
   std::unique_ptr<ModelWeights> weights_;
 };
 

@@ -8,6 +8,7 @@
 #include "io/safetensors.h"
 #include "model/weights.h"
 #include "pangu/chat.h"
+#include "quant/description.h"
 
 namespace pangu::cli {
 
@@ -27,12 +28,17 @@ void info(const InfoOptions& o) {
   int64_t n_params = 0;
   std::map<std::string, size_t> bytes_by_dtype;
   size_t total_bytes = 0;
-  const auto specs = expected_tensors(c);
-  for (const auto& spec : specs) {
-    const TensorView* t = model->checkpoint().find(spec.name);
-    n_params += t->numel();
-    bytes_by_dtype[std::string(dtype_name(t->dtype))] += t->n_bytes;
-    total_bytes += t->n_bytes;
+  // Parameters from the config's shapes (packed int4 stores two per byte); bytes from what the checkpoint
+  // holds, scales and offsets included.
+  for (const auto& spec : expected_tensors(c)) {
+    int64_t n = 1;
+    for (int64_t d : spec.shape) n *= d;
+    n_params += n;
+  }
+  for (const auto& [name, t] : model->checkpoint().tensors()) {
+    if (name == "lm_head.weight" && c.tie_word_embeddings) continue;
+    bytes_by_dtype[std::string(dtype_name(t.dtype))] += t.n_bytes;
+    total_bytes += t.n_bytes;
   }
   const double gib = 1024.0 * 1024.0 * 1024.0;
   fmt::print("model:        {}\n", dir);
@@ -41,6 +47,15 @@ void info(const InfoOptions& o) {
   fmt::print("weights:      {:.2f} GiB ({} bytes)\n", total_bytes / gib, total_bytes);
   for (const auto& [dtype, bytes] : bytes_by_dtype)
     fmt::print("  {:<5}       {:.2f} GiB ({} bytes)\n", dtype, bytes / gib, bytes);
+  if (const QuantDescription* q = model->quant_description()) {
+    size_t n_quantized = 0;
+    for (const auto& [name, type] : q->tensor_types)
+      if (type != "FLOAT" && name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0) ++n_quantized;
+    fmt::print("quantization: {} ({}), {} matrices, {}\n", c.quantize, q->model_quant_type, n_quantized,
+               q->group_size > 0 ? fmt::format("groups of {} columns", q->group_size) : "per output channel");
+  } else {
+    fmt::print("quantization: none\n");
+  }
   fmt::print("layers:       {}, hidden {}, heads {} / {} kv, head_dim {}\n", c.n_layers, c.hidden_size,
              c.n_heads, c.n_heads_kv, c.head_dim);
   const bool uniform = std::all_of(c.intermediate_size.begin(), c.intermediate_size.end(),

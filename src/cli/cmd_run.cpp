@@ -119,7 +119,9 @@ void run(const RunOptions& o) {
       r.n_prompt, r.prefill_seconds, r.n_prompt / std::max(r.prefill_seconds, 1e-9), r.tokens.size(),
       r.decode_seconds, n_gen > 1 ? (n_gen - 1) / std::max(r.decode_seconds, 1e-9) : 0.0,
       stop_reason_name(r.stop_reason));
-  log_verbose("resident memory: {:.1f} MiB", resident_bytes() / 1048576.0);
+  const ResidentMemory mem = resident_memory();
+  log_verbose("resident memory: {:.1f} MiB = weights and code (file-backed) {:.1f} MiB + cache and scratch {:.1f} MiB",
+              mem.total / 1048576.0, mem.file / 1048576.0, mem.anon / 1048576.0);
 }
 
 }  // namespace

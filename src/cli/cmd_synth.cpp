@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "io/json_file.h"
 #include "io/safetensors.h"
+#include "io/staged_dir.h"
 #include "model/weights.h"
 #include "pangu/error.h"
 
@@ -53,10 +54,8 @@ void synth(const SynthOptions& o) {
     fail("--dtype \"{}\": expected bf16, f16 or f32", o.dtype);
   config_json["torch_dtype"] = o.dtype == "bf16" ? "bfloat16" : o.dtype == "f16" ? "float16" : "float32";
 
-  if (fs::exists(o.out) && !o.force) fail("{}: already exists (use --force to replace it)", o.out);
-  const fs::path tmp = o.out + ".tmp";
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  StagedDir staged(o.out, o.force);
+  const fs::path tmp = staged.path();
 
   const auto specs = expected_tensors(c);
   std::vector<TensorToWrite> tensors;
@@ -98,8 +97,7 @@ void synth(const SynthOptions& o) {
       if (fs::exists(src)) fs::copy_file(src, tmp / name);
     }
   }
-  if (fs::exists(o.out)) fs::remove_all(o.out);
-  fs::rename(tmp, o.out);
+  staged.commit();
   log_info("wrote {} ({} tensors, random {} weights)", o.out, tensors.size(), o.dtype);
 }
 

@@ -60,5 +60,6 @@ void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
 void register_info(CLI::App& app);
 void register_synth(CLI::App& app);
+void register_quantize(CLI::App& app);
 
 }  // namespace pangu::cli

@@ -18,6 +18,7 @@ const Command kCommands[] = {
     {"chat", pangu::cli::register_chat},
     {"info", pangu::cli::register_info},
     {"synth", pangu::cli::register_synth},
+    {"quantize", pangu::cli::register_quantize},
 };
 
 }  // namespace

@@ -88,18 +88,18 @@ Buffer Buffer::clone() const {
   return copy;
 }
 
-size_t resident_bytes() {
+ResidentMemory resident_memory() {
+  ResidentMemory m;
   std::ifstream status("/proc/self/status");
   std::string key;
   while (status >> key) {
-    if (key == "VmRSS:") {
-      size_t kib = 0;
-      status >> kib;
-      return kib * 1024;
-    }
+    size_t kib = 0;
+    if (key == "VmRSS:" && status >> kib) m.total = kib * 1024;
+    if (key == "RssFile:" && status >> kib) m.file = kib * 1024;
+    if (key == "RssAnon:" && status >> kib) m.anon = kib * 1024;
     std::getline(status, key);
   }
-  return 0;
+  return m;
 }
 
 }  // namespace pangu

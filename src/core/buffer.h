@@ -57,7 +57,14 @@ class Buffer {
   size_t size_ = 0;
 };
 
-// Resident set size of this process in bytes (from /proc/self/status), 0 when unavailable.
-size_t resident_bytes();
+// Resident set of this process (from /proc/self/status; zeros when unavailable). Weights are file
+// mappings, so `file` is what of them is in memory (plus the binary's own pages); `anon` is caches and
+// scratch.
+struct ResidentMemory {
+  size_t total = 0;
+  size_t file = 0;
+  size_t anon = 0;
+};
+ResidentMemory resident_memory();
 
 }  // namespace pangu

@@ -94,9 +94,11 @@ std::string cpu_features_string() {
 }
 
 const DotKernels& dot_kernels(SimdLevel level) {
-  static const DotKernels scalar{ref::dot_f32, ref::dot_bf16, ref::dot_f16};
-  static const DotKernels avx2{cpu::dot_f32_avx2, cpu::dot_bf16_avx2, cpu::dot_f16_avx2};
-  static const DotKernels avx512{cpu::dot_f32_avx512, cpu::dot_bf16_avx512, cpu::dot_f16_avx512};
+  static const DotKernels scalar{ref::dot_f32, ref::dot_bf16, ref::dot_f16, ref::dot_q8, ref::dot_q4};
+  static const DotKernels avx2{cpu::dot_f32_avx2, cpu::dot_bf16_avx2, cpu::dot_f16_avx2, cpu::dot_q8_avx2,
+                               cpu::dot_q4_avx2};
+  static const DotKernels avx512{cpu::dot_f32_avx512, cpu::dot_bf16_avx512, cpu::dot_f16_avx512,
+                                 cpu::dot_q8_avx512, cpu::dot_q4_avx512};
   switch (level) {
     case SimdLevel::kAvx512:
       return avx512;
@@ -107,11 +109,50 @@ const DotKernels& dot_kernels(SimdLevel level) {
   }
 }
 
+int64_t WeightMatrix::row_bytes() const {
+  switch (quant) {
+    case QuantFormat::kInt8:
+      return cols;
+    case QuantFormat::kInt4:
+      return (cols + 1) / 2;
+    case QuantFormat::kNone:
+      break;
+  }
+  return cols * static_cast<int64_t>(dtype_size(dtype));
+}
+
+size_t WeightMatrix::stored_bytes() const {
+  size_t bytes = static_cast<size_t>(rows * row_bytes());
+  if (quant != QuantFormat::kNone) bytes += static_cast<size_t>(rows * n_groups()) * sizeof(float) * 2;
+  return bytes;
+}
+
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias,
             ThreadPool& pool) {
   const DotKernels& k = dot_kernels(active_simd());
   const int64_t cols = w.cols;
   const int64_t rows = w.rows;
+  if (w.quant != QuantFormat::kNone) {
+    const int64_t n_groups = w.n_groups(), group = w.group_size > 0 ? w.group_size : cols;
+    const int64_t row_bytes = w.row_bytes();
+    const auto* base = static_cast<const uint8_t*>(w.data);
+    const bool int8 = w.quant == QuantFormat::kInt8;
+    pool.parallel_for(static_cast<size_t>(rows), [&](size_t begin, size_t end) {
+      for (size_t r = begin; r < end; ++r) {
+        const uint8_t* row = base + r * row_bytes;
+        const float* scale = w.scale + r * n_groups;
+        const float* offset = w.offset ? w.offset + r * n_groups : nullptr;
+        const float b = bias ? bias[r] : 0.0f;
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          const float* xt = x + t * cols;
+          y[t * rows + r] = (int8 ? k.q8(reinterpret_cast<const int8_t*>(row), scale, offset, group, xt, cols)
+                                  : k.q4(row, scale, offset, group, xt, cols)) +
+                            b;
+        }
+      }
+    });
+    return;
+  }
   // Each weight row is read once and applied to every token while it sits in L1.
   auto run = [&](auto dot, auto* base) {
     pool.parallel_for(static_cast<size_t>(rows), [&](size_t begin, size_t end) {

@@ -2,7 +2,9 @@
 // The SIMD level is chosen at run time from the CPU (overridable with PANGU_SIMD=scalar|avx2|avx512).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "core/dtype.h"
@@ -19,12 +21,28 @@ void set_active_simd(SimdLevel level);  // clamped to detected_simd(); for tests
 std::string_view simd_name(SimdLevel level);
 std::string cpu_features_string();  // e.g. "avx2 fma f16c avx512f avx512bf16"
 
-// A weight matrix in its stored dtype, row-major: rows = output features, cols = input features.
+// How a matrix's values are stored. Quantized formats carry scales (and optional offsets) per group of
+// `group_size` consecutive columns of a row: value = (q - offset[r, g]) * scale[r, g], g = col / group_size.
+enum class QuantFormat {
+  kNone,  // float in `dtype` (F32, BF16, F16)
+  kInt8,  // int8 [rows, cols]
+  kInt4,  // int4 two's complement, two per byte, element 2i in the low nibble: [rows, ceil(cols / 2)] bytes
+};
+
+// A weight matrix in its stored form, row-major: rows = output features, cols = input features.
 struct WeightMatrix {
   DType dtype = DType::kF32;
-  const void* data = nullptr;  // [rows, cols]
+  const void* data = nullptr;  // [rows, cols] (packed for kInt4)
   int64_t rows = 0;
   int64_t cols = 0;
+  QuantFormat quant = QuantFormat::kNone;
+  const float* scale = nullptr;   // [rows, n_groups()]
+  const float* offset = nullptr;  // [rows, n_groups()], or null when symmetric (all zero)
+  int64_t group_size = 0;         // cols for per-channel; a multiple of 16 otherwise
+
+  int64_t n_groups() const { return group_size > 0 ? (cols + group_size - 1) / group_size : 1; }
+  int64_t row_bytes() const;  // bytes of one stored row
+  size_t stored_bytes() const;  // weights + scales + offsets
 };
 
 // Dot products of one stored row with an f32 vector, f32 accumulation.
@@ -32,10 +50,18 @@ using DotF32Fn = float (*)(const float* w, const float* x, int64_t k);
 using DotBF16Fn = float (*)(const uint16_t* w, const float* x, int64_t k);
 using DotF16Fn = float (*)(const uint16_t* w, const float* x, int64_t k);
 
+// Quantized rows: scale/offset point at the row's groups (offset may be null), `group` columns per group.
+using DotQ8Fn = float (*)(const int8_t* w, const float* scale, const float* offset, int64_t group,
+                          const float* x, int64_t k);
+using DotQ4Fn = float (*)(const uint8_t* w, const float* scale, const float* offset, int64_t group,
+                          const float* x, int64_t k);
+
 struct DotKernels {
   DotF32Fn f32;
   DotBF16Fn bf16;
   DotF16Fn f16;
+  DotQ8Fn q8;
+  DotQ4Fn q4;
 };
 
 const DotKernels& dot_kernels(SimdLevel level);

@@ -5,6 +5,7 @@
 
 #include "io/safetensors.h"
 #include "model/weights.h"
+#include "quant/description.h"
 #include "pangu/error.h"
 
 namespace pangu {
@@ -18,11 +19,11 @@ std::unique_ptr<Model> Model::load(const std::string& dir) {
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
   m->config_ = load_model_config((fs::path(dir) / "config.json").string());
-  if (!m->config_.quantize.empty())
-    fail("{}/config.json: quantization \"{}\" is not supported by this build", dir, m->config_.quantize);
   m->generation_config_ = load_generation_config((fs::path(dir) / "generation_config.json").string());
   m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open_dir(dir));
-  m->weights_ = std::make_unique<ModelWeights>(bind_weights(m->config_, *m->checkpoint_));
+  if (!m->config_.quantize.empty())
+    m->quant_ = std::make_unique<QuantDescription>(load_quant_description(dir, m->config_.quantize));
+  m->weights_ = std::make_unique<ModelWeights>(bind_weights(m->config_, *m->checkpoint_, m->quant_.get()));
   return m;
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "pangu/error.h"
+#include "quant/description.h"
 
 namespace pangu {
 
@@ -66,45 +67,54 @@ std::vector<float> as_f32(const TensorView& t) {
 
 }  // namespace
 
-ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& ckpt) {
+ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& ckpt, const QuantDescription* description) {
   const auto specs = expected_tensors(config);
-  std::map<std::string, const TensorView*> found;
-  for (const auto& spec : specs) found[spec.name] = &require(ckpt, spec);
+  std::map<std::string, bool> used;
+  std::map<std::string, WeightMatrix> matrices;
+  std::map<std::string, const TensorView*> vectors;
+  for (const auto& spec : specs) {
+    if (spec.role == TensorRole::kMatrix) {
+      matrices[spec.name] = bind_weight_matrix(ckpt, spec.name, spec.shape[0], spec.shape[1], description, used);
+    } else {
+      vectors[spec.name] = &require(ckpt, spec);
+      used[spec.name] = true;
+    }
+  }
   for (const auto& [name, view] : ckpt.tensors()) {
-    if (found.count(name) || name.find("rotary_emb.inv_freq") != std::string::npos) continue;
+    if (used.count(name) || name.find("rotary_emb.inv_freq") != std::string::npos) continue;
     if (name == "lm_head.weight" && config.tie_word_embeddings) continue;  // tied: the embedding is used
     log_verbose("{}: ignoring unexpected tensor \"{}\"", ckpt.origin(), name);
   }
-  auto get = [&](const std::string& name) -> const TensorView& { return *found.at(name); };
   auto vec_or_empty = [&](bool present, const std::string& name) {
-    return present ? as_f32(get(name)) : std::vector<float>{};
+    return present ? as_f32(*vectors.at(name)) : std::vector<float>{};
   };
+  auto vec = [&](const std::string& name) { return as_f32(*vectors.at(name)); };
 
   ModelWeights w;
-  w.embed = as_matrix(get("model.embed_tokens.weight"));
+  w.embed = as_matrix(*vectors.at("model.embed_tokens.weight"));
   for (int64_t i = 0; i < config.n_layers; ++i) {
     const std::string p = fmt::format("model.layers.{}.", i);
     LayerWeights l;
-    l.attn_norm = as_f32(get(p + "input_layernorm.weight"));
-    l.wq = as_matrix(get(p + "self_attn.q_proj.weight"));
-    l.wk = as_matrix(get(p + "self_attn.k_proj.weight"));
-    l.wv = as_matrix(get(p + "self_attn.v_proj.weight"));
-    l.wo = as_matrix(get(p + "self_attn.o_proj.weight"));
+    l.attn_norm = vec(p + "input_layernorm.weight");
+    l.wq = matrices.at(p + "self_attn.q_proj.weight");
+    l.wk = matrices.at(p + "self_attn.k_proj.weight");
+    l.wv = matrices.at(p + "self_attn.v_proj.weight");
+    l.wo = matrices.at(p + "self_attn.o_proj.weight");
     l.bq = vec_or_empty(config.q_bias, p + "self_attn.q_proj.bias");
     l.bk = vec_or_empty(config.k_bias, p + "self_attn.k_proj.bias");
     l.bv = vec_or_empty(config.v_bias, p + "self_attn.v_proj.bias");
     l.bo = vec_or_empty(config.o_bias, p + "self_attn.o_proj.bias");
-    l.mlp_norm = as_f32(get(p + "post_attention_layernorm.weight"));
-    l.w_gate = as_matrix(get(p + "mlp.gate_proj.weight"));
-    l.w_up = as_matrix(get(p + "mlp.up_proj.weight"));
-    l.w_down = as_matrix(get(p + "mlp.down_proj.weight"));
+    l.mlp_norm = vec(p + "post_attention_layernorm.weight");
+    l.w_gate = matrices.at(p + "mlp.gate_proj.weight");
+    l.w_up = matrices.at(p + "mlp.up_proj.weight");
+    l.w_down = matrices.at(p + "mlp.down_proj.weight");
     l.b_gate = vec_or_empty(config.mlp_bias, p + "mlp.gate_proj.bias");
     l.b_up = vec_or_empty(config.mlp_bias, p + "mlp.up_proj.bias");
     l.b_down = vec_or_empty(config.mlp_bias, p + "mlp.down_proj.bias");
     w.layers.push_back(std::move(l));
   }
-  w.final_norm = as_f32(get("model.norm.weight"));
-  w.lm_head = config.tie_word_embeddings ? w.embed : as_matrix(get("lm_head.weight"));
+  w.final_norm = vec("model.norm.weight");
+  w.lm_head = config.tie_word_embeddings ? w.embed : matrices.at("lm_head.weight");
   return w;
 }
 

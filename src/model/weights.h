@@ -40,7 +40,11 @@ struct ModelWeights {
   WeightMatrix lm_head;           // [vocab, hidden]; the embedding itself when tied
 };
 
-// Checks every tensor's presence, dtype and shape against the config, then builds the views.
-ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& checkpoint);
+struct QuantDescription;
+
+// Checks every tensor's presence, dtype and shape against the config (and the quantization description
+// when the model is quantized), then builds the views.
+ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& checkpoint,
+                          const QuantDescription* description = nullptr);
 
 }  // namespace pangu

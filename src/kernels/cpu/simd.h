@@ -22,4 +22,12 @@ float dot_bf16_avx2(const uint16_t* w, const float* x, int64_t k);
 float dot_bf16_avx512(const uint16_t* w, const float* x, int64_t k);
 float dot_f16_avx2(const uint16_t* w, const float* x, int64_t k);
 float dot_f16_avx512(const uint16_t* w, const float* x, int64_t k);
+float dot_q8_avx2(const int8_t* w, const float* scale, const float* offset, int64_t group, const float* x,
+                  int64_t k);
+float dot_q8_avx512(const int8_t* w, const float* scale, const float* offset, int64_t group, const float* x,
+                    int64_t k);
+float dot_q4_avx2(const uint8_t* w, const float* scale, const float* offset, int64_t group, const float* x,
+                  int64_t k);
+float dot_q4_avx512(const uint8_t* w, const float* scale, const float* offset, int64_t group, const float* x,
+                    int64_t k);
 }  // namespace pangu::cpu

@@ -1,0 +1,54 @@
+// pangu quantize: a float model directory in, a W8A16 / W4A16 model directory out (MindIE layout).
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "core/log.h"
+#include "quant/quantize_model.h"
+
+namespace pangu::cli {
+
+namespace {
+
+struct QuantizeCliOptions {
+  std::string model;
+  std::string out;
+  std::string scheme = "w8a16";
+  int64_t group_size = 0;
+  bool lm_head = false;
+  std::string exclude;
+  bool force = false;
+  int threads = 0;
+};
+
+void quantize(const QuantizeCliOptions& c) {
+  QuantizeOptions o;
+  o.scheme = parse_quant_scheme(c.scheme, c.group_size);
+  o.lm_head = c.lm_head;
+  o.exclude = c.exclude;
+  o.force = c.force;
+  ThreadPool pool(c.threads > 0 ? c.threads : ThreadPool::default_threads());
+  const QuantizeReport r = quantize_model(resolve_model_path(c.model), c.out, o, pool);
+  const double gib = 1024.0 * 1024.0 * 1024.0;
+  log_info("wrote {}: {} matrices {} ({}), {} tensors kept in float; weights {:.3f} GiB -> {:.3f} GiB ({:.1f}%)",
+           c.out, r.n_quantized, o.scheme.type_name(), o.scheme.name, r.n_float, r.bytes_in / gib,
+           r.bytes_out / gib, 100.0 * r.bytes_out / std::max<size_t>(r.bytes_in, 1));
+}
+
+}  // namespace
+
+void register_quantize(CLI::App& app) {
+  auto o = std::make_shared<QuantizeCliOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "quantize", "weight-only int8 / int4 quantization (W8A16 layout of MindIE / msModelSlim)");
+  cmd->add_option("-m,--model,model", o->model, "float model directory or name")->required();
+  cmd->add_option("-o,--out", o->out, "output model directory")->required();
+  cmd->add_option("--scheme", o->scheme, "w8a16 | w8a16-g128 | w4a16-g128")->capture_default_str();
+  cmd->add_option("--group-size", o->group_size, "columns per scale for the -g schemes (multiple of 16)");
+  cmd->add_flag("--lm-head", o->lm_head, "also quantize an untied output head");
+  cmd->add_option("--exclude", o->exclude, "regex: tensors whose name matches stay in float");
+  cmd->add_flag("--force", o->force, "replace an existing output directory");
+  cmd->add_option("-t,--threads", o->threads, "worker threads (default: all cores)")->envname("PANGU_THREADS");
+  cmd->callback([o] { quantize(*o); });
+}
+
+}  // namespace pangu::cli

@@ -1,0 +1,58 @@
+#include "io/staged_dir.h"
+
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "pangu/error.h"
+
+namespace pangu {
+
+namespace fs = std::filesystem;
+
+StagedDir::StagedDir(std::string out, bool force) : out_(std::move(out)), tmp_(out_ + ".tmp") {
+  if (fs::exists(out_) && !force) fail("{}: already exists (use --force to replace it)", out_);
+  std::error_code ec;
+  fs::remove_all(tmp_, ec);
+  fs::create_directories(tmp_, ec);
+  if (ec) fail("{}: cannot create directory: {}", tmp_, ec.message());
+}
+
+StagedDir::~StagedDir() {
+  if (committed_) return;
+  std::error_code ec;
+  fs::remove_all(tmp_, ec);
+}
+
+void StagedDir::commit() {
+  std::error_code ec;
+  if (fs::exists(out_)) fs::remove_all(out_, ec);
+  if (ec) fail("{}: cannot replace: {}", out_, ec.message());
+  fs::rename(tmp_, out_, ec);
+  if (ec) fail("{}: cannot rename {} into place: {}", out_, tmp_, ec.message());
+  committed_ = true;
+}
+
+void copy_model_side_files(const std::string& src_dir, const std::string& dst_dir) {
+  for (const auto& entry : fs::directory_iterator(src_dir)) {
+    if (!entry.is_regular_file()) continue;
+    const std::string name = entry.path().filename().string();
+    auto starts = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
+    auto ends = [&](const char* suffix) {
+      const size_t n = std::strlen(suffix);
+      return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+    };
+    // What describes how to use the weights travels; weights, config.json and anything about the source
+    // model's numbers (goldens, results) do not.
+    const bool side = starts("tokenizer") || starts("special_tokens_map") || starts("added_tokens") ||
+                      starts("vocab.") || name == "merges.txt" || starts("chat_template") ||
+                      name == "generation_config.json" || starts("LICENSE") || starts("configuration_") ||
+                      starts("modeling_") || starts("tokenization_") || ends(".jinja");
+    if (!side) continue;
+    std::error_code ec;
+    fs::copy_file(entry.path(), fs::path(dst_dir) / name, fs::copy_options::overwrite_existing, ec);
+    if (ec) fail("{}: cannot copy to {}: {}", entry.path().string(), dst_dir, ec.message());
+  }
+}
+
+}  // namespace pangu
