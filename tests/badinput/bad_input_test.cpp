@@ -221,5 +221,86 @@ TEST(BadInput, BadPromptIdsAndMissingTokenizer) {
   EXPECT_NE(r.err.find("99999"), std::string::npos) << r.err;
 }
 
+// A W8A16 copy of tiny-pangu-random made by `pangu quantize`, with `edit` applied to its tensor list.
+std::string make_quantized_model(const TempDir& tmp,
+                                 const std::function<void(std::vector<TensorToWrite>&)>& edit) {
+  const std::string good = tmp / "good";
+  const auto r = test::run_pangu("quantize -m " + test::shared("models/tiny-pangu-random") + " -o " + good);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string dir = tmp / "model";
+  fs::create_directories(dir);
+  for (const char* name : {"config.json", "quant_model_description_w8a16.json"})
+    fs::copy_file(good + "/" + name, dir + "/" + name);
+  const Checkpoint original = Checkpoint::open_dir(good);
+  std::vector<TensorToWrite> tensors;
+  for (const auto& [name, view] : original.tensors()) {
+    const TensorView* v = &view;
+    tensors.push_back({name, v->dtype, v->shape, [v](uint8_t* dst) { std::memcpy(dst, v->data, v->n_bytes); }});
+  }
+  edit(tensors);
+  write_safetensors(dir + "/model.safetensors", tensors);
+  return dir;
+}
+
+TensorToWrite& find_tensor(std::vector<TensorToWrite>& tensors, const std::string& name) {
+  for (auto& t : tensors)
+    if (t.name == name) return t;
+  throw std::runtime_error("no tensor " + name);
+}
+
+TEST(BadInput, QuantizedModelLoadsWhenIntact) {
+  TempDir tmp;
+  const auto r = test::run_pangu("info -m " + make_quantized_model(tmp, [](auto&) {}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("w8a16"), std::string::npos) << r.out;
+}
+
+TEST(BadInput, QuantizedMissingScale) {
+  TempDir tmp;
+  const std::string dir = make_quantized_model(tmp, [](auto& t) {
+    t.erase(std::remove_if(t.begin(), t.end(),
+                           [](const auto& x) { return x.name == "model.layers.1.mlp.up_proj.weight_scale"; }),
+            t.end());
+  });
+  expect_error(dir, {"model.safetensors", "model.layers.1.mlp.up_proj.weight_scale", "missing"});
+}
+
+TEST(BadInput, QuantizedScaleOfWrongShape) {
+  TempDir tmp;
+  const std::string dir = make_quantized_model(tmp, [](auto& t) {
+    auto& s = find_tensor(t, "model.layers.0.self_attn.k_proj.weight_scale");
+    s.shape = {s.shape[0] / 2, 2};
+  });
+  expect_error(dir, {"model.layers.0.self_attn.k_proj.weight_scale", "groups per row"});
+  TempDir tmp2;
+  const std::string dir2 = make_quantized_model(tmp2, [](auto& t) {
+    auto& s = find_tensor(t, "model.layers.0.self_attn.k_proj.weight_scale");
+    s.shape = {s.shape[0] - 1, 1};
+  });
+  expect_error(dir2, {"model.layers.0.self_attn.k_proj.weight_scale", "has shape", "expected"});
+}
+
+TEST(BadInput, QuantizedCodesOfWrongSizeOrType) {
+  TempDir tmp;
+  const std::string dir = make_quantized_model(tmp, [](auto& t) {
+    auto& w = find_tensor(t, "model.layers.0.mlp.down_proj.weight");
+    w.shape[1] -= 8;
+  });
+  expect_error(dir, {"model.layers.0.mlp.down_proj.weight", "I8", "expected I8"});
+  TempDir tmp2;
+  const std::string dir2 = make_quantized_model(tmp2, [](auto& t) {
+    auto& w = find_tensor(t, "model.layers.0.mlp.down_proj.weight");
+    w.dtype = DType::kU8;
+  });
+  expect_error(dir2, {"model.layers.0.mlp.down_proj.weight", "U8", "expected I8"});
+}
+
+TEST(BadInput, QuantizedDescriptionMissing) {
+  TempDir tmp;
+  const std::string dir = make_quantized_model(tmp, [](auto&) {});
+  fs::remove(dir + "/quant_model_description_w8a16.json");
+  expect_error(dir, {"quant_model_description_w8a16.json", "missing"});
+}
+
 }  // namespace
 }  // namespace pangu
