@@ -61,5 +61,6 @@ void register_chat(CLI::App& app);
 void register_info(CLI::App& app);
 void register_synth(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_perplexity(CLI::App& app);
 
 }  // namespace pangu::cli

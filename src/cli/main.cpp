@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"info", pangu::cli::register_info},
     {"synth", pangu::cli::register_synth},
     {"quantize", pangu::cli::register_quantize},
+    {"perplexity", pangu::cli::register_perplexity},
 };
 
 }  // namespace
