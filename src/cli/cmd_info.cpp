@@ -40,13 +40,12 @@ void info(const InfoOptions& o) {
     bytes_by_dtype[std::string(dtype_name(t.dtype))] += t.n_bytes;
     total_bytes += t.n_bytes;
   }
-  const double gib = 1024.0 * 1024.0 * 1024.0;
   fmt::print("model:        {}\n", dir);
   fmt::print("architecture: {} (model_type {})\n", c.architecture, c.model_type);
-  fmt::print("parameters:   {:.3f} B ({})\n", n_params / 1e9, n_params);
-  fmt::print("weights:      {:.2f} GiB ({} bytes)\n", total_bytes / gib, total_bytes);
+  fmt::print("parameters:   {} ({})\n", format_count(n_params), n_params);
+  fmt::print("weights:      {} ({} bytes)\n", format_bytes(total_bytes), total_bytes);
   for (const auto& [dtype, bytes] : bytes_by_dtype)
-    fmt::print("  {:<5}       {:.2f} GiB ({} bytes)\n", dtype, bytes / gib, bytes);
+    fmt::print("  {:<5}       {} ({} bytes)\n", dtype, format_bytes(bytes), bytes);
   if (const QuantDescription* q = model->quant_description()) {
     size_t n_quantized = 0;
     for (const auto& [name, type] : q->tensor_types)

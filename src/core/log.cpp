@@ -62,4 +62,21 @@ void Progress::draw(bool final) {
   }
 }
 
+std::string format_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 4) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.2f} {}", bytes, units[u]);
+}
+
+std::string format_count(double count) {
+  if (count >= 1e9) return fmt::format("{:.3f} B", count / 1e9);
+  if (count >= 1e6) return fmt::format("{:.1f} M", count / 1e6);
+  if (count >= 1e3) return fmt::format("{:.1f} K", count / 1e3);
+  return fmt::format("{:.0f}", count);
+}
+
 }  // namespace pangu

@@ -27,6 +27,11 @@ void log_verbose(fmt::format_string<Args...> format, Args&&... args) {
     fmt::print(stderr, "{}\n", fmt::format(format, std::forward<Args>(args)...));
 }
 
+// "1.30 GiB", "384.4 KiB", "517 B": sizes in the unit that reads best.
+std::string format_bytes(double bytes);
+// "1.156 B", "260.0 K", "12.4 M": parameter counts.
+std::string format_count(double count);
+
 class Progress {
  public:
   Progress(std::string label, size_t total);

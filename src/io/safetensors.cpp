@@ -130,11 +130,17 @@ Checkpoint Checkpoint::open_dir(const std::string& dir) {
   const fs::path single = fs::path(dir) / "model.safetensors";
   const fs::path index = fs::path(dir) / "model.safetensors.index.json";
   if (fs::exists(single)) return open_file(single.string());
-  if (!fs::exists(index))
+  if (!fs::exists(index)) {
+    // msModelSlim names its single file quant_model_weight_<type>.safetensors.
+    std::vector<fs::path> candidates;
+    for (const auto& entry : fs::directory_iterator(dir))
+      if (entry.path().extension() == ".safetensors") candidates.push_back(entry.path());
+    if (candidates.size() == 1) return open_file(candidates[0].string());
     fail(
         "{}: no model.safetensors or model.safetensors.index.json (is this a model directory? try `pangu "
         "info {}`)",
         dir, dir);
+  }
   const Json json = read_json_file(index.string());
   const auto map = json.find("weight_map");
   if (map == json.end() || !map->is_object()) fail("{}: missing object \"weight_map\"", index.string());

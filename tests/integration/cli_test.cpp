@@ -99,6 +99,21 @@ TEST(Cli, SynthPangu1BReportsRealParameterCountAndSize) {
   EXPECT_NE(r.out.find("weights:      2.15 GiB"), std::string::npos) << r.out;
   r = run_pangu("run -m " + out + " --ids 1,100,200 -n 2 --greedy --print-ids -c 64");
   ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  // W8A16: every linear layer int8 per channel; the tied bf16 embedding stays. The seed's 1.34 GiB bound.
+  const std::string q8 = tmp / "pangu-1b-w8a16";
+  r = run_pangu("quantize -m " + out + " -o " + q8 + " --scheme w8a16");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_pangu("info -m " + q8);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("quantization: w8a16 (W8A16), 182 matrices, per output channel"), std::string::npos) << r.out;
+  const size_t at = r.out.find("weights:");
+  ASSERT_NE(at, std::string::npos);
+  const double bytes = std::stod(r.out.substr(r.out.find('(', at) + 1));
+  EXPECT_LE(bytes, 1.34 * 1024 * 1024 * 1024);
+  EXPECT_GE(bytes, 1.25 * 1024 * 1024 * 1024);
+  r = run_pangu("run -m " + q8 + " --ids 1,100,200 -n 2 --greedy --print-ids -c 64");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
 }  // namespace
