@@ -1,5 +1,7 @@
-// The plain decoding loop: prefill the prompt, then sample one token per step until EOS, a stop string,
-// the token limit or the callback says stop.
+// The decoding loop: prefill the prompt, then produce tokens until EOS, a stop string, the token limit or
+// the callback says stop. Each step forwards the pending token together with whatever a proposer (if any)
+// guesses to follow it, keeps the longest prefix of the guesses the target accepts, and adds one token of
+// the target's own; with no proposer it is plain decoding, one token per step.
 #pragma once
 
 #include <functional>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "pangu/sampler.h"
+#include "pangu/speculative.h"
 
 namespace pangu {
 
@@ -21,6 +24,8 @@ struct GenerateOptions {
   std::vector<int64_t> eos_token_ids;
   bool ignore_eos = false;
   bool skip_special = true;  // special tokens are not printed
+  Proposer* proposer = nullptr;  // speculative decoding when set (not owned)
+  SpeculationOptions speculation;
 };
 
 enum class StopReason { kEos, kStopString, kMaxTokens, kContextFull, kCallback };
@@ -33,6 +38,7 @@ struct GenerateResult {
   int64_t n_prompt = 0;
   double prefill_seconds = 0;
   double decode_seconds = 0;
+  SpeculationStats speculation;  // zeros without a proposer
 };
 
 // Called with each new id, the text it completes (may be empty: a partial UTF-8 character or held back

@@ -37,6 +37,8 @@ class Sampler {
   int32_t sample(const float* logits, const std::vector<int32_t>& history);
   // Draws from an explicit distribution with this sampler's generator.
   int32_t draw(const std::vector<float>& probs);
+  // A uniform number in [0, 1) from this sampler's generator (speculative acceptance tests).
+  double uniform();
   const SamplingParams& params() const { return params_; }
 
  private:

@@ -27,6 +27,8 @@ struct RunOptions {
   std::string system;
   bool no_bos = false;
   bool special = false;
+  SpeculationCliOptions spec;
+  std::string stats_json;
 };
 
 std::vector<int32_t> parse_ids(const std::string& text) {
@@ -78,6 +80,9 @@ void run(const RunOptions& o) {
   GenerateOptions g = o.sampling.resolve(*l.model);
   g.skip_special = !o.special;
   PANGU_CHECK(l.tokenizer || o.sampling.stop.empty(), "--stop needs a tokenizer");
+  SpeculationSetup spec = make_speculation(o.spec, l, g.sampling);
+  g.proposer = spec.proposer.get();
+  g.speculation = spec.options;
 
   std::vector<std::vector<float>> logits_rows;
   const int64_t vocab = l.model->config().vocab_size;
@@ -120,6 +125,18 @@ void run(const RunOptions& o) {
       r.decode_seconds, n_gen > 1 ? (n_gen - 1) / std::max(r.decode_seconds, 1e-9) : 0.0,
       stop_reason_name(r.stop_reason));
   const ResidentMemory mem = resident_memory();
+  if (spec.proposer) log_verbose("{}", speculation_summary(r.speculation));
+  if (!o.stats_json.empty()) {
+    Json stats = {{"n_prompt", r.n_prompt},
+                  {"n_generated", r.tokens.size()},
+                  {"prefill_seconds", r.prefill_seconds},
+                  {"decode_seconds", r.decode_seconds},
+                  {"decode_tokens_per_second", n_gen > 1 ? (n_gen - 1) / std::max(r.decode_seconds, 1e-9) : 0.0},
+                  {"stop", stop_reason_name(r.stop_reason)},
+                  {"spec", o.spec.mode}};
+    if (spec.proposer) stats["speculation"] = speculation_json(r.speculation);
+    write_text_file_atomic(o.stats_json, stats.dump(2) + "\n");
+  }
   log_verbose("resident memory: {:.1f} MiB = weights and code (file-backed) {:.1f} MiB + cache and scratch {:.1f} MiB",
               mem.total / 1048576.0, mem.file / 1048576.0, mem.anon / 1048576.0);
 }
@@ -146,6 +163,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--system", o->system, "system message for --chat");
   cmd->add_flag("--no-bos", o->no_bos, "do not add BOS to the prompt");
   cmd->add_flag("--special", o->special, "print special tokens");
+  o->spec.add_to(*cmd);
+  cmd->add_option("--stats-json", o->stats_json, "write timings and speculation statistics to this JSON file");
   cmd->callback([o, p, f, ids] {
     PANGU_CHECK(p->count() || f->count() || ids->count(),
                 "run: give a prompt with -p TEXT, -f FILE or --ids 1,2,3");

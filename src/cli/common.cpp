@@ -93,6 +93,69 @@ Loaded load(const ModelOptions& options) {
   return l;
 }
 
+void SpeculationCliOptions::add_to(CLI::App& app) {
+  app.add_option("--spec", mode, "speculative decoding: none | pld (prompt lookup) | draft (needs --draft)")
+      ->capture_default_str();
+  app.add_option("--draft", draft, "draft model for --spec draft (same tokenizer as the target)");
+  app.add_option("--spec-k", k, "tokens proposed per step (the start value with --spec-adaptive)")
+      ->capture_default_str();
+  app.add_option("--spec-k-min", k_min, "smallest K with --spec-adaptive")->capture_default_str();
+  app.add_option("--spec-k-max", k_max, "largest K with --spec-adaptive")->capture_default_str();
+  app.add_option("--spec-n", n, "PLD: longest n-gram matched")->capture_default_str();
+  app.add_option("--spec-n-min", n_min, "PLD: shortest n-gram matched")->capture_default_str();
+  app.add_flag("--spec-adaptive", adaptive, "adapt K to the acceptance rate; pause speculation when it cannot pay");
+}
+
+SpeculationSetup make_speculation(const SpeculationCliOptions& cli, const Loaded& target,
+                                  const SamplingParams& sampling) {
+  SpeculationSetup s;
+  s.options.k = cli.k;
+  s.options.k_min = cli.k_min;
+  s.options.k_max = cli.adaptive ? cli.k_max : std::max(cli.k, cli.k_max);
+  s.options.adaptive = cli.adaptive;
+  PANGU_CHECK(cli.k >= 1, "--spec-k {}: expected at least 1", cli.k);
+  if (cli.mode == "none") {
+    PANGU_CHECK(cli.draft.empty(), "--draft needs --spec draft");
+    return s;
+  }
+  if (cli.mode == "pld") {
+    PANGU_CHECK(cli.n_min >= 1 && cli.n >= cli.n_min, "--spec-n {} / --spec-n-min {}: expected 1 <= min <= n",
+                cli.n, cli.n_min);
+    s.proposer = make_pld_proposer(cli.n_min, cli.n);
+    return s;
+  }
+  if (cli.mode == "draft") {
+    PANGU_CHECK(!cli.draft.empty(), "--spec draft needs --draft MODEL");
+    s.draft_model = Model::load(resolve_model_path(cli.draft));
+    const auto draft_tokenizer = load_tokenizer(s.draft_model->dir());
+    check_draft_compatible(*target.model, target.tokenizer.get(), *s.draft_model, draft_tokenizer.get());
+    s.proposer = make_draft_proposer(*s.draft_model, target.ctx, *target.pool, sampling);
+    return s;
+  }
+  fail("--spec \"{}\": expected none, pld or draft", cli.mode);
+}
+
+std::string speculation_summary(const SpeculationStats& st) {
+  std::string hist;
+  for (size_t i = 0; i < st.accepted_histogram.size(); ++i)
+    hist += fmt::format("{}{}:{}", i ? " " : "", i, st.accepted_histogram[i]);
+  return fmt::format(
+      "speculation: {} steps ({} plain), proposed {}, accepted {} ({:.1f}%), mean accepted length {:.2f}, "
+      "tokens per step {:.2f}; accepted lengths {}",
+      st.steps, st.plain_steps, st.proposed, st.accepted, 100.0 * st.acceptance_rate(), st.mean_accepted(),
+      st.steps ? (st.accepted + st.steps) / static_cast<double>(st.steps) : 0.0, hist);
+}
+
+nlohmann::json speculation_json(const SpeculationStats& st) {
+  return {{"steps", st.steps},
+          {"plain_steps", st.plain_steps},
+          {"proposed", st.proposed},
+          {"accepted", st.accepted},
+          {"acceptance_rate", st.acceptance_rate()},
+          {"mean_accepted_length", st.mean_accepted()},
+          {"accepted_length_histogram", st.accepted_histogram}};
+}
+
 ChatTemplate resolve_chat_template(const Loaded& loaded, const std::string& name) {
   if (name.empty()) return detect_chat_template(loaded.model->config(), loaded.tokenizer.get());
   const auto named = chat_template_from_name(name);

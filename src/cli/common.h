@@ -11,6 +11,8 @@
 #include "pangu/chat.h"
 #include "pangu/generate.h"
 #include "pangu/model.h"
+#include "pangu/speculative.h"
+#include <nlohmann/json.hpp>
 #include "pangu/tokenizer.h"
 
 namespace pangu::cli {
@@ -43,6 +45,33 @@ struct SamplingOptions {
   // Applies generation_config.json (suppress_tokens, EOS, defaults) under what the user set.
   GenerateOptions resolve(const Model& model) const;
 };
+
+// --spec and its settings (run, chat, bench spec).
+struct SpeculationCliOptions {
+  std::string mode = "none";  // none | pld | draft
+  std::string draft;          // draft model for --spec draft
+  int k = 4;
+  int k_min = 1;
+  int k_max = 8;
+  int n = 3;
+  int n_min = 1;
+  bool adaptive = false;
+  void add_to(CLI::App& app);
+};
+
+struct Loaded;
+
+// The proposer --spec selects (null for none), with the draft model it needs kept alive beside it.
+struct SpeculationSetup {
+  std::unique_ptr<Model> draft_model;
+  std::unique_ptr<Proposer> proposer;
+  SpeculationOptions options;
+};
+SpeculationSetup make_speculation(const SpeculationCliOptions& cli, const Loaded& target,
+                                  const SamplingParams& sampling);
+// Peer-style statistics: proposed, accepted, rate, mean accepted length, histogram; as text or JSON.
+std::string speculation_summary(const SpeculationStats& stats);
+nlohmann::json speculation_json(const SpeculationStats& stats);
 
 struct Loaded {
   std::unique_ptr<Model> model;

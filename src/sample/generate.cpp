@@ -6,6 +6,7 @@
 #include "pangu/error.h"
 #include "pangu/model.h"
 #include "pangu/tokenizer.h"
+#include "spec/draft_length.h"
 
 namespace pangu {
 
@@ -69,6 +70,48 @@ class StopMatcher {
 
 }  // namespace
 
+namespace {
+
+// Decides, token by token, which proposed tokens the target keeps. Greedy: a proposal stays while it is
+// the token plain greedy decoding would pick. Sampling: speculative sampling, accept d with probability
+// min(1, p(d) / q(d)) and on rejection draw from max(0, p - q) normalized; a deterministic proposal has
+// q = one-hot(d). Either way the kept tokens have exactly the target's distribution.
+class Verifier {
+ public:
+  Verifier(Sampler& sampler, int64_t vocab) : sampler_(sampler), vocab_(vocab) {}
+
+  // Returns true when `proposed` is kept; otherwise sets `replacement` to the target's token instead.
+  bool check(const float* logits, const std::vector<int32_t>& context, int32_t proposed, const std::vector<float>* q,
+             int32_t& replacement) {
+    if (sampler_.params().is_greedy()) {
+      replacement = sampler_.sample(logits, context);
+      return replacement == proposed;
+    }
+    sampler_.distribution(logits, context, p_);
+    const double q_d = q ? (*q)[proposed] : 1.0;
+    const double p_d = p_[proposed];
+    if (q_d > 0.0 && sampler_.uniform() * q_d < p_d) return true;  // u < p/q without dividing
+    double total = 0.0;
+    for (int64_t v = 0; v < vocab_; ++v) {
+      const double residual = p_[v] - (q ? (*q)[v] : (v == proposed ? 1.0 : 0.0));
+      p_[v] = residual > 0.0 ? static_cast<float>(residual) : 0.0f;
+      total += p_[v];
+    }
+    if (total <= 0.0) sampler_.distribution(logits, context, p_);  // p == q: any draw from p is exact
+    replacement = sampler_.draw(p_);
+    return false;
+  }
+
+  int32_t sample(const float* logits, const std::vector<int32_t>& context) { return sampler_.sample(logits, context); }
+
+ private:
+  Sampler& sampler_;
+  int64_t vocab_;
+  std::vector<float> p_;
+};
+
+}  // namespace
+
 GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std::vector<int32_t>& prompt,
                         const GenerateOptions& options, const TokenCallback& on_token,
                         const std::vector<int32_t>& history) {
@@ -76,7 +119,9 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
   PANGU_CHECK(!prompt.empty(), "the prompt is empty: nothing to continue from");
   GenerateResult result;
   result.n_prompt = static_cast<int64_t>(prompt.size());
-  Sampler sampler(options.sampling, session.vocab_size());
+  const int64_t vocab = session.vocab_size();
+  Sampler sampler(options.sampling, vocab);
+  Verifier verifier(sampler, vocab);
   std::vector<int32_t> context = history;
   context.insert(context.end(), prompt.begin(), prompt.end());
   context.reserve(context.size() + options.max_new_tokens);
@@ -86,7 +131,12 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
               "the prompt ({} tokens) does not fit the context ({} of {} positions free); raise --ctx",
               prompt.size(), session.n_ctx() - session.n_past(), session.n_ctx());
   const auto t0 = Clock::now();
-  const float* logits = session.forward(prompt);
+  // The prompt's last logits are kept: the first step's proposals overwrite the session's buffer.
+  std::vector<float> first_logits;
+  {
+    const float* logits = session.forward(prompt);
+    first_logits.assign(logits, logits + vocab);
+  }
   const auto t1 = Clock::now();
   result.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
 
@@ -94,8 +144,9 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
   if (tokenizer) stream.emplace(*tokenizer, options.skip_special, false);
   StopMatcher stops(options.stop_strings);
   result.stop_reason = StopReason::kMaxTokens;
-  for (int64_t i = 0; i < options.max_new_tokens; ++i) {
-    const int32_t id = sampler.sample(logits, context);
+  bool done = false;
+  // Appends one token to the output; false when generation ends with it.
+  auto emit = [&](int32_t id, const float* logits) {
     result.tokens.push_back(id);
     context.push_back(id);
     const bool is_eos =
@@ -107,22 +158,98 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
     result.text += text;
     if (on_token && !on_token(id, text, logits)) {
       result.stop_reason = StopReason::kCallback;
-      break;
-    }
-    if (is_eos) {
+    } else if (is_eos) {
       result.stop_reason = StopReason::kEos;
-      break;
-    }
-    if (stopped) {
+    } else if (stopped) {
       result.stop_reason = StopReason::kStopString;
-      break;
+    } else if (static_cast<int64_t>(result.tokens.size()) >= options.max_new_tokens) {
+      result.stop_reason = StopReason::kMaxTokens;
+    } else {
+      return true;
     }
-    if (i + 1 == options.max_new_tokens) break;
-    if (session.n_past() >= session.n_ctx()) {
+    done = true;
+    return false;
+  };
+
+  Proposer* proposer = options.proposer;
+  DraftLength draft_length(options.speculation);
+  SpeculationStats& stats = result.speculation;
+  stats.accepted_histogram.assign(std::max(options.speculation.k_max, options.speculation.k) + 1, 0);
+  Proposal proposal;
+  std::vector<int32_t> batch;
+  std::vector<const float*> rows;  // rows[i]: the target's logits for the token after batch position i - 1
+  double target_seconds_per_step = 0.0;
+  bool have_pending = false;  // the last emitted token, not yet in the cache
+  int32_t pending = 0;
+
+  while (!done && options.max_new_tokens > 0) {
+    // Room: the pending token and k proposals must fit the context, and at most the remaining tokens
+    // minus the one the target adds are worth proposing.
+    const int64_t remaining = options.max_new_tokens - static_cast<int64_t>(result.tokens.size());
+    const int64_t free_positions = session.n_ctx() - session.n_past() - (have_pending ? 1 : 0);
+    if (have_pending && free_positions < 0) {
       result.stop_reason = StopReason::kContextFull;
       break;
     }
-    logits = session.forward(&id, 1);
+    int k = 0;
+    proposal.clear();
+    if (proposer) {
+      k = static_cast<int>(std::min<int64_t>({draft_length.next_k(), remaining - 1, free_positions}));
+      if (k > 0) proposer->propose(context, k, proposal);
+      if (static_cast<int>(proposal.tokens.size()) > k) proposal.tokens.resize(k);
+    }
+    const int n_proposed = static_cast<int>(proposal.tokens.size());
+    batch.clear();
+    if (have_pending) batch.push_back(pending);
+    batch.insert(batch.end(), proposal.tokens.begin(), proposal.tokens.end());
+    const int64_t n_before = session.n_past();
+    rows.clear();
+    if (!have_pending) rows.push_back(first_logits.data());
+    if (!batch.empty()) {
+      const auto ts = Clock::now();
+      const float* logits = session.forward(batch.data(), static_cast<int64_t>(batch.size()), /*all_logits=*/true);
+      const double seconds = std::chrono::duration<double>(Clock::now() - ts).count();
+      // The time of a one-token step, estimated from this batch with the verification cost model.
+      const double one_token =
+          seconds / (1.0 + options.speculation.verify_cost * static_cast<double>(batch.size() - 1));
+      target_seconds_per_step =
+          target_seconds_per_step > 0 ? 0.8 * target_seconds_per_step + 0.2 * one_token : one_token;
+      for (size_t i = 0; i < batch.size(); ++i) rows.push_back(logits + i * vocab);
+    }
+    // rows[j] is the distribution for proposal j (and rows[n_proposed] for the token after them all).
+    int accepted = 0;
+    int32_t next = 0;
+    bool all_kept = true;
+    for (int j = 0; j < n_proposed; ++j) {
+      const std::vector<float>* q = proposal.q.empty() ? nullptr : &proposal.q[j];
+      if (!verifier.check(rows[j], context, proposal.tokens[j], q, next)) {
+        all_kept = false;
+        break;
+      }
+      ++accepted;
+      if (!emit(proposal.tokens[j], rows[j])) break;
+    }
+    if (!done) {
+      const float* row = rows[accepted];
+      if (all_kept) next = verifier.sample(row, context);
+      emit(next, row);
+    }
+    // The cache keeps the pending token and the accepted proposals; the new token is pending.
+    session.truncate(n_before + (have_pending ? 1 : 0) + accepted);
+    pending = context.back();
+    have_pending = true;
+    if (n_proposed > 0) {
+      ++stats.steps;
+      stats.proposed += n_proposed;
+      stats.accepted += accepted;
+      ++stats.accepted_histogram[std::min<size_t>(accepted, stats.accepted_histogram.size() - 1)];
+      const double draft_cost =
+          target_seconds_per_step > 0 ? proposer->seconds_per_token() / target_seconds_per_step : 0.0;
+      draft_length.update(n_proposed, accepted, options.speculation.verify_cost + draft_cost);
+    } else {
+      ++stats.plain_steps;
+      draft_length.plain_step();
+    }
   }
   if (stream && result.stop_reason != StopReason::kStopString) {
     bool stopped = false;

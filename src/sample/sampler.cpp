@@ -116,6 +116,10 @@ int32_t Sampler::draw(const std::vector<float>& probs) {
   return last_nonzero;  // rounding left u above the total
 }
 
+double Sampler::uniform() {
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+}
+
 int32_t Sampler::sample(const float* logits, const std::vector<int32_t>& history) {
   if (params_.is_greedy()) {
     adjusted_logits(logits, history);
