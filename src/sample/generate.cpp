@@ -97,7 +97,11 @@ class Verifier {
       p_[v] = residual > 0.0 ? static_cast<float>(residual) : 0.0f;
       total += p_[v];
     }
-    if (total <= 0.0) sampler_.distribution(logits, context, p_);  // p == q: any draw from p is exact
+    if (total <= 0.0) {
+      sampler_.distribution(logits, context, p_);  // p == q: any draw from p is exact
+    } else {
+      for (float& v : p_) v = static_cast<float>(v / total);
+    }
     replacement = sampler_.draw(p_);
     return false;
   }
