@@ -20,6 +20,7 @@ const Command kCommands[] = {
     {"synth", pangu::cli::register_synth},
     {"quantize", pangu::cli::register_quantize},
     {"perplexity", pangu::cli::register_perplexity},
+    {"bench", pangu::cli::register_bench},
 };
 
 }  // namespace

@@ -1,0 +1,274 @@
+// pangu bench spec: plain vs PLD vs draft decoding over a prompt set, per category; and
+// pangu bench verify: the cost of one forward of n tokens relative to one token (what speculation can win).
+#include <fmt/format.h>
+
+#include <chrono>
+#include <map>
+
+#include "cli/common.h"
+#include "core/log.h"
+#include "io/json_file.h"
+#include "io/text_corpus.h"
+#include "pangu/error.h"
+
+namespace pangu::cli {
+
+namespace {
+
+struct BenchPrompt {
+  std::string category;
+  std::string text;
+};
+
+// JSONL: the category from "category", the text from the first of "turns", "prompt", "question", "text",
+// "article". Plain text: each paragraph is a document and its first half the prompt (story continuation).
+std::vector<BenchPrompt> read_prompts(const std::string& path, int limit_per_category) {
+  std::vector<BenchPrompt> prompts;
+  std::map<std::string, int> per_category;
+  auto add = [&](std::string category, std::string text) {
+    if (text.empty() || (limit_per_category > 0 && per_category[category] >= limit_per_category)) return;
+    ++per_category[category];
+    prompts.push_back({std::move(category), std::move(text)});
+  };
+  if (path.size() > 6 && path.compare(path.size() - 6, 6, ".jsonl") == 0) {
+    const std::string text = read_text_file(path, "prompt file");
+    size_t line_no = 0, start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      const std::string line = text.substr(start, end - start);
+      start = end + 1;
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      const Json j = parse_json_text(line, fmt::format("{}:{}", path, line_no));
+      std::string body;
+      if (j.contains("turns") && j["turns"].is_array() && !j["turns"].empty() && j["turns"][0].is_string())
+        body = j["turns"][0].get<std::string>();
+      for (const char* key : {"prompt", "question", "text", "article"})
+        if (body.empty() && j.contains(key) && j[key].is_string()) body = j[key].get<std::string>();
+      if (body.empty()) fail("{}:{}: no prompt text (expected turns, prompt, question, text or article)", path, line_no);
+      add(j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : "all", body);
+    }
+  } else {
+    const std::string text = read_text_file(path, "prompt file");
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find("\n\n", start);
+      if (end == std::string::npos) end = text.size();
+      std::string paragraph = text.substr(start, end - start);
+      start = end + 2;
+      if (paragraph.find_first_not_of(" \n\r\t") == std::string::npos) continue;
+      size_t cut = paragraph.size() / 2;
+      while (cut < paragraph.size() && paragraph[cut] != ' ') ++cut;  // end the prompt at a word boundary
+      add("continuation", paragraph.substr(0, cut));
+    }
+  }
+  if (prompts.empty()) fail("{}: no prompts", path);
+  return prompts;
+}
+
+struct MethodTotals {
+  int64_t tokens = 0;
+  double seconds = 0;
+  SpeculationStats stats;
+  int64_t mismatches = 0;  // outputs that differ from plain greedy (must stay 0: speculation is lossless)
+  void add(const GenerateResult& r) {
+    tokens += static_cast<int64_t>(r.tokens.size());
+    seconds += r.decode_seconds;
+    stats.steps += r.speculation.steps;
+    stats.plain_steps += r.speculation.plain_steps;
+    stats.proposed += r.speculation.proposed;
+    stats.accepted += r.speculation.accepted;
+    if (stats.accepted_histogram.size() < r.speculation.accepted_histogram.size())
+      stats.accepted_histogram.resize(r.speculation.accepted_histogram.size());
+    for (size_t i = 0; i < r.speculation.accepted_histogram.size(); ++i)
+      stats.accepted_histogram[i] += r.speculation.accepted_histogram[i];
+  }
+  double tokens_per_second() const { return seconds > 0 ? tokens / seconds : 0.0; }
+};
+
+struct BenchSpecOptions {
+  ModelOptions model;
+  SpeculationCliOptions spec;
+  std::string prompts = "../shared/data/spec_bench/question.jsonl";
+  int limit = 5;
+  int64_t n_predict = 128;
+  bool chat = false;
+  bool json = false;
+};
+
+void bench_spec(const BenchSpecOptions& o) {
+  Loaded l = load(o.model);
+  PANGU_CHECK(l.tokenizer, "{}: bench spec needs a tokenizer", l.model->dir());
+  const auto prompts = read_prompts(o.prompts, o.limit);
+  SamplingParams greedy;
+  greedy.greedy = true;
+  // Methods: plain, PLD, and the draft model when one is given.
+  SpeculationCliOptions pld_cli = o.spec;
+  pld_cli.mode = "pld";
+  pld_cli.draft.clear();
+  std::vector<std::pair<std::string, SpeculationCliOptions>> methods = {{"pld", pld_cli}};
+  if (!o.spec.draft.empty()) {
+    SpeculationCliOptions draft_cli = o.spec;
+    draft_cli.mode = "draft";
+    methods.emplace_back("draft", draft_cli);
+  }
+  std::vector<SpeculationSetup> setups;
+  for (const auto& [name, cli] : methods) setups.push_back(make_speculation(cli, l, greedy));
+
+  std::map<std::string, std::map<std::string, MethodTotals>> totals;  // category -> method -> totals
+  Progress progress("bench spec", prompts.size());
+  for (const auto& p : prompts) {
+    std::string text = p.text;
+    bool add_special = true;
+    if (o.chat) {
+      const ChatTemplate t = resolve_chat_template(l, "");
+      text = render_chat(t, {{"user", p.text}});
+      add_special = !chat_template_has_bos(t);
+    }
+    std::vector<int32_t> ids = l.tokenizer->encode(text, add_special);
+    const int64_t room = l.ctx - o.n_predict;
+    PANGU_CHECK(room > 1, "--ctx {} leaves no room for a prompt and {} new tokens", l.ctx, o.n_predict);
+    if (static_cast<int64_t>(ids.size()) > room) ids.erase(ids.begin(), ids.end() - room);  // keep the end
+    auto run_once = [&](Proposer* proposer, const SpeculationOptions& spec) {
+      Session session(*l.model, l.ctx, *l.pool);
+      GenerateOptions g;
+      g.max_new_tokens = o.n_predict;
+      g.sampling = greedy;
+      g.ignore_eos = true;  // equal lengths make the timings comparable
+      g.proposer = proposer;
+      g.speculation = spec;
+      return generate(session, nullptr, ids, g);
+    };
+    const GenerateResult plain = run_once(nullptr, {});
+    totals[p.category]["plain"].add(plain);
+    totals["all"]["plain"].add(plain);
+    for (size_t m = 0; m < methods.size(); ++m) {
+      // A fresh proposer per prompt, as a server would have per request.
+      SpeculationSetup fresh = make_speculation(methods[m].second, l, greedy);
+      const GenerateResult r = run_once(fresh.proposer.get(), fresh.options);
+      for (const std::string& category : {p.category, std::string("all")}) {
+        MethodTotals& t = totals[category][methods[m].first];
+        t.add(r);
+        t.mismatches += r.tokens != plain.tokens;
+      }
+    }
+    progress.advance();
+  }
+  progress.finish();
+
+  Json out = Json::array();
+  if (!o.json) {
+    fmt::print("model: {}; {} prompts, {} new tokens each, greedy; {}\n\n", l.model->dir(), prompts.size(),
+               o.n_predict, o.spec.adaptive ? "adaptive K" : fmt::format("K={}", o.spec.k));
+    fmt::print("| category | method | tokens/s | speedup | acceptance | mean accepted | tokens/step | identical |\n");
+    fmt::print("|---|---|---|---|---|---|---|---|\n");
+  }
+  std::vector<std::string> categories;
+  for (const auto& [category, unused] : totals)
+    if (category != "all") categories.push_back(category);
+  categories.push_back("all");
+  std::vector<std::string> method_names = {"plain"};
+  for (const auto& [name, unused] : methods) method_names.push_back(name);
+  for (const std::string& category : categories) {
+    const auto& by_method = totals.at(category);
+    const MethodTotals& plain = by_method.at("plain");
+    for (const std::string& method : method_names) {
+      const MethodTotals& t = by_method.at(method);
+      const double speedup = t.tokens_per_second() / std::max(plain.tokens_per_second(), 1e-9);
+      const double per_step =
+          t.stats.steps + t.stats.plain_steps > 0
+              ? static_cast<double>(t.tokens) / (t.stats.steps + t.stats.plain_steps)
+              : 1.0;
+      if (o.json) {
+        Json j = {{"category", category}, {"method", method}, {"tokens", t.tokens}, {"seconds", t.seconds},
+                  {"tokens_per_second", t.tokens_per_second()}, {"speedup", speedup},
+                  {"mismatches", t.mismatches}};
+        if (method != "plain") j["speculation"] = speculation_json(t.stats);
+        out.push_back(j);
+      } else {
+        fmt::print("| {} | {} | {:.1f} | {:.2f}x | {} | {} | {} | {} |\n", category, method, t.tokens_per_second(),
+                   speedup, method == "plain" ? "-" : fmt::format("{:.1f}%", 100 * t.stats.acceptance_rate()),
+                   method == "plain" ? "-" : fmt::format("{:.2f}", t.stats.mean_accepted()),
+                   method == "plain" ? "1.00" : fmt::format("{:.2f}", per_step),
+                   method == "plain" ? "-" : (t.mismatches ? fmt::format("NO ({})", t.mismatches) : "yes"));
+      }
+    }
+  }
+  if (o.json) fmt::print("{}\n", out.dump(2));
+}
+
+struct BenchVerifyOptions {
+  ModelOptions model;
+  std::vector<int> batches = {1, 2, 4, 5, 8};
+  int64_t depth = 256;
+  int reps = 5;
+  bool json = false;
+};
+
+// Forward of n tokens at a context depth, relative to one token: the price of verifying n - 1 proposals.
+void bench_verify(const BenchVerifyOptions& o) {
+  Loaded l = load(o.model);
+  const int max_batch = *std::max_element(o.batches.begin(), o.batches.end());
+  PANGU_CHECK(o.depth + max_batch <= l.ctx, "--depth {} + batch {} exceeds the context of {}", o.depth, max_batch,
+              l.ctx);
+  Session session(*l.model, l.ctx, *l.pool);
+  const int64_t vocab = l.model->config().vocab_size;
+  std::vector<int32_t> prefix(static_cast<size_t>(o.depth));
+  for (size_t i = 0; i < prefix.size(); ++i) prefix[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
+  if (!prefix.empty()) session.forward(prefix);
+  std::vector<int32_t> batch(static_cast<size_t>(max_batch));
+  for (size_t i = 0; i < batch.size(); ++i) batch[i] = static_cast<int32_t>((i * 104729 + 7) % vocab);
+  std::map<int, double> best;
+  session.forward(batch.data(), 1, true);  // warm up
+  session.truncate(o.depth);
+  for (int rep = 0; rep < o.reps; ++rep)
+    for (int n : o.batches) {
+      const auto t0 = std::chrono::steady_clock::now();
+      session.forward(batch.data(), n, /*all_logits=*/true);
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      session.truncate(o.depth);
+      best[n] = best.count(n) ? std::min(best[n], s) : s;
+    }
+  const double one = best.count(1) ? best[1] : best.begin()->second;
+  Json out = Json::array();
+  if (!o.json) {
+    fmt::print("model: {}; context depth {}; {} threads; best of {}\n\n", l.model->dir(), o.depth, l.pool->size(),
+               o.reps);
+    fmt::print("| tokens | ms | relative to 1 token |\n|---|---|---|\n");
+  }
+  for (const auto& [n, s] : best) {
+    if (o.json)
+      out.push_back({{"n_tokens", n}, {"ms", s * 1e3}, {"relative", s / one}});
+    else
+      fmt::print("| {} | {:.2f} | {:.3f} |\n", n, s * 1e3, s / one);
+  }
+  if (o.json) fmt::print("{}\n", out.dump(2));
+}
+
+}  // namespace
+
+void register_bench_spec(CLI::App& bench) {
+  auto o = std::make_shared<BenchSpecOptions>();
+  CLI::App* cmd = bench.add_subcommand("spec", "plain vs PLD vs draft decoding over prompts, by category");
+  o->model.add_to(*cmd);
+  o->spec.add_to(*cmd);
+  cmd->add_option("-f,--prompts", o->prompts, "JSONL prompts (Spec-Bench question.jsonl) or a text file")
+      ->capture_default_str();
+  cmd->add_option("--limit", o->limit, "prompts per category (0: all)")->capture_default_str();
+  cmd->add_option("-n,--n-predict", o->n_predict, "new tokens per prompt")->capture_default_str();
+  cmd->add_flag("--chat", o->chat, "wrap prompts in the model's chat template");
+  cmd->add_flag("--json", o->json, "JSON output");
+  cmd->callback([o] { bench_spec(*o); });
+
+  auto v = std::make_shared<BenchVerifyOptions>();
+  CLI::App* verify = bench.add_subcommand("verify", "time of a forward of n tokens relative to 1 token");
+  v->model.add_to(*verify);
+  verify->add_option("--batches", v->batches, "token counts")->capture_default_str();
+  verify->add_option("--depth", v->depth, "tokens already in the cache")->capture_default_str();
+  verify->add_option("-r,--reps", v->reps, "repetitions (the best is kept)")->capture_default_str();
+  verify->add_flag("--json", v->json, "JSON output");
+  verify->callback([v] { bench_verify(*v); });
+}
+
+}  // namespace pangu::cli
