@@ -94,11 +94,11 @@ std::string cpu_features_string() {
 }
 
 const DotKernels& dot_kernels(SimdLevel level) {
-  static const DotKernels scalar{ref::dot_f32, ref::dot_bf16, ref::dot_f16, ref::dot_q8, ref::dot_q4};
+  static const DotKernels scalar{ref::dot_f32, ref::dot_bf16, ref::dot_f16, ref::dot_q8, ref::dot_q4, nullptr};
   static const DotKernels avx2{cpu::dot_f32_avx2, cpu::dot_bf16_avx2, cpu::dot_f16_avx2, cpu::dot_q8_avx2,
-                               cpu::dot_q4_avx2};
+                               cpu::dot_q4_avx2, nullptr};
   static const DotKernels avx512{cpu::dot_f32_avx512, cpu::dot_bf16_avx512, cpu::dot_f16_avx512,
-                                 cpu::dot_q8_avx512, cpu::dot_q4_avx512};
+                                 cpu::dot_q8_avx512, cpu::dot_q4_avx512, cpu::quant_rows_avx512};
   switch (level) {
     case SimdLevel::kAvx512:
       return avx512;
@@ -132,6 +132,12 @@ void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, c
   const DotKernels& k = dot_kernels(active_simd());
   const int64_t cols = w.cols;
   const int64_t rows = w.rows;
+  if (w.quant != QuantFormat::kNone && k.quant_rows) {
+    pool.parallel_for(static_cast<size_t>(rows), [&](size_t begin, size_t end) {
+      k.quant_rows(w, static_cast<int64_t>(begin), static_cast<int64_t>(end), x, n_tokens, y, bias);
+    });
+    return;
+  }
   if (w.quant != QuantFormat::kNone) {
     const int64_t n_groups = w.n_groups(), group = w.group_size > 0 ? w.group_size : cols;
     const int64_t row_bytes = w.row_bytes();

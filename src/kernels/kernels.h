@@ -56,12 +56,18 @@ using DotQ8Fn = float (*)(const int8_t* w, const float* scale, const float* offs
 using DotQ4Fn = float (*)(const uint8_t* w, const float* scale, const float* offset, int64_t group,
                           const float* x, int64_t k);
 
+struct WeightMatrix;
+// Rows [r0, r1) of a whole quantized matmul (y as in matmul below); null where a level has none.
+using QuantRowsFn = void (*)(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens,
+                             float* y, const float* bias);
+
 struct DotKernels {
   DotF32Fn f32;
   DotBF16Fn bf16;
   DotF16Fn f16;
   DotQ8Fn q8;
   DotQ4Fn q4;
+  QuantRowsFn quant_rows;
 };
 
 const DotKernels& dot_kernels(SimdLevel level);

@@ -145,7 +145,7 @@ TEST_P(QuantKernelTest, MatmulOverQuantizedRowsAndTokens) {
         WeightMatrix m{scheme.format == QuantFormat::kInt4 ? DType::kU8 : DType::kI8, codes.data(), rows, cols,
                        scheme.format, scales.data(), nullptr, group};
         const auto bias = random_vector(rows, 9);
-        for (int64_t tokens : {1, 4}) {
+        for (int64_t tokens : {1, 4, 5, 8, 13}) {
           const auto x = random_vector(tokens * cols, tokens + cols);
           std::vector<float> y(tokens * rows);
           matmul(m, x.data(), tokens, y.data(), bias.data(), pool);
@@ -156,6 +156,34 @@ TEST_P(QuantKernelTest, MatmulOverQuantizedRowsAndTokens) {
               EXPECT_NEAR(y[t * rows + r], want, 1e-4) << name << " " << rows << "x" << cols;
             }
         }
+      }
+    }
+  }
+  set_active_simd(detected_simd());
+}
+
+// Speculative verification is exact only if a batched product equals the one-token product bit for bit.
+TEST_P(QuantKernelTest, BatchedProductEqualsOneTokenProductExactly) {
+  set_active_simd(GetParam());
+  ThreadPool pool(2);
+  for (const char* name : kSchemes) {
+    const QuantScheme scheme = parse_quant_scheme(name);
+    const int64_t rows = 7, cols = 300, group = scheme.group_for(cols), groups = groups_per_row(cols, group);
+    const int64_t row_bytes = quantized_row_bytes(scheme.format, cols);
+    const auto w = random_vector(rows * cols, 77, 0.1f);
+    std::vector<uint8_t> codes(rows * row_bytes);
+    std::vector<float> scales(rows * groups);
+    for (int64_t r = 0; r < rows; ++r)
+      quantize_row(&w[r * cols], cols, scheme, group, &codes[r * row_bytes], &scales[r * groups]);
+    WeightMatrix m{scheme.format == QuantFormat::kInt4 ? DType::kU8 : DType::kI8, codes.data(), rows, cols,
+                   scheme.format, scales.data(), nullptr, group};
+    for (int64_t tokens : {2, 5, 9}) {
+      const auto x = random_vector(tokens * cols, tokens);
+      std::vector<float> batched(tokens * rows), single(rows);
+      matmul(m, x.data(), tokens, batched.data(), nullptr, pool);
+      for (int64_t t = 0; t < tokens; ++t) {
+        matmul(m, x.data() + t * cols, 1, single.data(), nullptr, pool);
+        for (int64_t r = 0; r < rows; ++r) EXPECT_EQ(batched[t * rows + r], single[r]) << name << " token " << t;
       }
     }
   }
