@@ -60,8 +60,8 @@ struct SpeculationOptions {
   int k_min = 1;
   int k_max = 8;
   bool adaptive = false;  // K from the acceptance rate; pauses speculation when it cannot pay
-  // Cost of verifying one more token, as a fraction of a one-token forward (what pays for speculation;
-  // measured by `pangu bench verify`).
+  // Cost of verifying one more token, as a fraction of a one-token forward (what pays for speculation).
+  // The starting estimate: the decoding loop measures it from its own steps and uses that once known.
   double verify_cost = 0.08;
 };
 
@@ -71,6 +71,7 @@ struct SpeculationStats {
   int64_t proposed = 0;
   int64_t accepted = 0;
   std::vector<int64_t> accepted_histogram;  // [accepted length] -> steps, lengths 0..k_max
+  std::vector<int64_t> proposed_histogram;  // [tokens proposed] -> steps (0: plain steps), 0..k_max
   double acceptance_rate() const { return proposed ? static_cast<double>(accepted) / proposed : 0.0; }
   double mean_accepted() const { return steps ? static_cast<double>(accepted) / steps : 0.0; }
 };

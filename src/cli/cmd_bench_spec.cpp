@@ -2,7 +2,9 @@
 // pangu bench verify: the cost of one forward of n tokens relative to one token (what speculation can win).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 
 #include "cli/common.h"
@@ -21,7 +23,8 @@ struct BenchPrompt {
 };
 
 // JSONL: the category from "category", the text from the first of "turns", "prompt", "question", "text",
-// "article". Plain text: each paragraph is a document and its first half the prompt (story continuation).
+// "article". Otherwise each document (paragraph of a text file, row of a CSV file) gives its first half as
+// a prompt to continue.
 std::vector<BenchPrompt> read_prompts(const std::string& path, int limit_per_category) {
   std::vector<BenchPrompt> prompts;
   std::map<std::string, int> per_category;
@@ -50,17 +53,38 @@ std::vector<BenchPrompt> read_prompts(const std::string& path, int limit_per_cat
       add(j.contains("category") && j["category"].is_string() ? j["category"].get<std::string>() : "all", body);
     }
   } else {
-    const std::string text = read_text_file(path, "prompt file");
-    size_t start = 0;
-    while (start < text.size()) {
-      size_t end = text.find("\n\n", start);
-      if (end == std::string::npos) end = text.size();
-      std::string paragraph = text.substr(start, end - start);
-      start = end + 2;
-      if (paragraph.find_first_not_of(" \n\r\t") == std::string::npos) continue;
-      size_t cut = paragraph.size() / 2;
-      while (cut < paragraph.size() && paragraph[cut] != ' ') ++cut;  // end the prompt at a word boundary
-      add("continuation", paragraph.substr(0, cut));
+    // Documents: paragraphs of a plain-text file, rows of CSV files (a directory stands for its files).
+    std::vector<std::string> documents;
+    if (std::filesystem::is_directory(path) || path.ends_with(".csv")) {
+      std::vector<std::string> files;
+      if (std::filesystem::is_directory(path)) {
+        for (const auto& e : std::filesystem::directory_iterator(path))
+          if (e.is_regular_file()) files.push_back(e.path().string());
+        std::sort(files.begin(), files.end());
+      } else {
+        files.push_back(path);
+      }
+      for (const auto& f : files)
+        for (auto& d : read_corpus_documents(f)) documents.push_back(std::move(d));
+    } else {
+      const std::string text = read_text_file(path, "prompt file");
+      size_t start = 0;
+      while (start < text.size()) {
+        size_t end = text.find("\n\n", start);
+        if (end == std::string::npos) end = text.size();
+        documents.push_back(text.substr(start, end - start));
+        start = end + 2;
+      }
+    }
+    for (const std::string& doc : documents) {
+      if (doc.find_first_not_of(" \n\r\t") == std::string::npos) continue;
+      size_t cut = doc.size() / 2;
+      // End the prompt at a space, or at least on a UTF-8 character boundary.
+      while (cut < doc.size() && doc[cut] != ' ' && (static_cast<unsigned char>(doc[cut]) & 0xC0) == 0x80) ++cut;
+      while (cut < doc.size() && doc[cut] != ' ' && cut < doc.size() / 2 + 64 &&
+             static_cast<unsigned char>(doc[cut]) < 0x80)
+        ++cut;
+      add("continuation", doc.substr(0, cut));
     }
   }
   if (prompts.empty()) fail("{}: no prompts", path);
@@ -83,8 +107,26 @@ struct MethodTotals {
       stats.accepted_histogram.resize(r.speculation.accepted_histogram.size());
     for (size_t i = 0; i < r.speculation.accepted_histogram.size(); ++i)
       stats.accepted_histogram[i] += r.speculation.accepted_histogram[i];
+    if (stats.proposed_histogram.size() < r.speculation.proposed_histogram.size())
+      stats.proposed_histogram.resize(r.speculation.proposed_histogram.size());
+    for (size_t i = 0; i < r.speculation.proposed_histogram.size(); ++i)
+      stats.proposed_histogram[i] += r.speculation.proposed_histogram[i];
   }
   double tokens_per_second() const { return seconds > 0 ? tokens / seconds : 0.0; }
+  // Speedup over plain decoding if a forward of n tokens costs cost[n - 1] one-token forwards (from
+  // `pangu bench verify` at the shape of interest; linear beyond the table). Plain decoding costs 1 a token.
+  double projected_speedup(const std::vector<double>& cost) const {
+    if (cost.empty() || tokens == 0) return 0.0;
+    auto cost_of = [&](size_t n) {
+      if (n <= cost.size()) return cost[n - 1];
+      const double slope = cost.size() > 1 ? cost.back() - cost[cost.size() - 2] : 1.0;
+      return cost.back() + slope * static_cast<double>(n - cost.size());
+    };
+    double total = 0.0;
+    for (size_t proposed = 0; proposed < stats.proposed_histogram.size(); ++proposed)
+      total += static_cast<double>(stats.proposed_histogram[proposed]) * cost_of(proposed + 1);
+    return total > 0 ? static_cast<double>(tokens) / total : 0.0;
+  }
 };
 
 struct BenchSpecOptions {
@@ -95,6 +137,7 @@ struct BenchSpecOptions {
   int64_t n_predict = 128;
   bool chat = false;
   bool json = false;
+  std::vector<double> cost;  // relative forward cost of 1, 2, ... tokens, for the projection
 };
 
 void bench_spec(const BenchSpecOptions& o) {
@@ -161,8 +204,9 @@ void bench_spec(const BenchSpecOptions& o) {
   if (!o.json) {
     fmt::print("model: {}; {} prompts, {} new tokens each, greedy; {}\n\n", l.model->dir(), prompts.size(),
                o.n_predict, o.spec.adaptive ? "adaptive K" : fmt::format("K={}", o.spec.k));
-    fmt::print("| category | method | tokens/s | speedup | acceptance | mean accepted | tokens/step | identical |\n");
-    fmt::print("|---|---|---|---|---|---|---|---|\n");
+    fmt::print("| category | method | tokens/s | speedup | acceptance | mean accepted | tokens/step | identical |{}\n",
+               o.cost.empty() ? "" : " projected speedup |");
+    fmt::print("|---|---|---|---|---|---|---|---|{}\n", o.cost.empty() ? "" : "---|");
   }
   std::vector<std::string> categories;
   for (const auto& [category, unused] : totals)
@@ -185,13 +229,16 @@ void bench_spec(const BenchSpecOptions& o) {
                   {"tokens_per_second", t.tokens_per_second()}, {"speedup", speedup},
                   {"mismatches", t.mismatches}};
         if (method != "plain") j["speculation"] = speculation_json(t.stats);
+        if (!o.cost.empty()) j["projected_speedup"] = method == "plain" ? 1.0 : t.projected_speedup(o.cost);
         out.push_back(j);
       } else {
-        fmt::print("| {} | {} | {:.1f} | {:.2f}x | {} | {} | {} | {} |\n", category, method, t.tokens_per_second(),
+        fmt::print("| {} | {} | {:.1f} | {:.2f}x | {} | {} | {} | {} |{}\n", category, method, t.tokens_per_second(),
                    speedup, method == "plain" ? "-" : fmt::format("{:.1f}%", 100 * t.stats.acceptance_rate()),
                    method == "plain" ? "-" : fmt::format("{:.2f}", t.stats.mean_accepted()),
                    method == "plain" ? "1.00" : fmt::format("{:.2f}", per_step),
-                   method == "plain" ? "-" : (t.mismatches ? fmt::format("NO ({})", t.mismatches) : "yes"));
+                   method == "plain" ? "-" : (t.mismatches ? fmt::format("NO ({})", t.mismatches) : "yes"),
+                   o.cost.empty() ? ""
+                                  : fmt::format(" {:.2f}x |", method == "plain" ? 1.0 : t.projected_speedup(o.cost)));
       }
     }
   }
@@ -258,13 +305,17 @@ void register_bench_spec(CLI::App& bench) {
   cmd->add_option("--limit", o->limit, "prompts per category (0: all)")->capture_default_str();
   cmd->add_option("-n,--n-predict", o->n_predict, "new tokens per prompt")->capture_default_str();
   cmd->add_flag("--chat", o->chat, "wrap prompts in the model's chat template");
+  cmd->add_option("--cost", o->cost,
+                  "relative cost of a forward of 1, 2, 3, ... tokens (from `pangu bench verify`): adds the speedup "
+                  "these acceptance figures project at that shape")
+      ->delimiter(',');
   cmd->add_flag("--json", o->json, "JSON output");
   cmd->callback([o] { bench_spec(*o); });
 
   auto v = std::make_shared<BenchVerifyOptions>();
   CLI::App* verify = bench.add_subcommand("verify", "time of a forward of n tokens relative to 1 token");
   v->model.add_to(*verify);
-  verify->add_option("--batches", v->batches, "token counts")->capture_default_str();
+  verify->add_option("--batches", v->batches, "token counts, comma-separated")->delimiter(',')->capture_default_str();
   verify->add_option("--depth", v->depth, "tokens already in the cache")->capture_default_str();
   verify->add_option("-r,--reps", v->reps, "repetitions (the best is kept)")->capture_default_str();
   verify->add_flag("--json", v->json, "JSON output");

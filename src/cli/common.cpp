@@ -153,7 +153,8 @@ nlohmann::json speculation_json(const SpeculationStats& st) {
           {"accepted", st.accepted},
           {"acceptance_rate", st.acceptance_rate()},
           {"mean_accepted_length", st.mean_accepted()},
-          {"accepted_length_histogram", st.accepted_histogram}};
+          {"accepted_length_histogram", st.accepted_histogram},
+          {"proposed_length_histogram", st.proposed_histogram}};
 }
 
 ChatTemplate resolve_chat_template(const Loaded& loaded, const std::string& name) {

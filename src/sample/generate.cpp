@@ -179,10 +179,12 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
   DraftLength draft_length(options.speculation);
   SpeculationStats& stats = result.speculation;
   stats.accepted_histogram.assign(std::max(options.speculation.k_max, options.speculation.k) + 1, 0);
+  stats.proposed_histogram.assign(stats.accepted_histogram.size(), 0);
   Proposal proposal;
   std::vector<int32_t> batch;
   std::vector<const float*> rows;  // rows[i]: the target's logits for the token after batch position i - 1
-  double target_seconds_per_step = 0.0;
+  double one_token_seconds = 0.0;
+  double extra_token_cost = -1.0;  // unknown until a plain and a batched step were timed
   bool have_pending = false;  // the last emitted token, not yet in the cache
   int32_t pending = 0;
 
@@ -213,11 +215,15 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
       const auto ts = Clock::now();
       const float* logits = session.forward(batch.data(), static_cast<int64_t>(batch.size()), /*all_logits=*/true);
       const double seconds = std::chrono::duration<double>(Clock::now() - ts).count();
-      // The time of a one-token step, estimated from this batch with the verification cost model.
-      const double one_token =
-          seconds / (1.0 + options.speculation.verify_cost * static_cast<double>(batch.size() - 1));
-      target_seconds_per_step =
-          target_seconds_per_step > 0 ? 0.8 * target_seconds_per_step + 0.2 * one_token : one_token;
+      // Online cost model for the adaptive draft length: the time of a one-token step, and what each
+      // extra verified token adds to it (relative), from the steps actually run.
+      if (batch.size() == 1) {
+        one_token_seconds = one_token_seconds > 0 ? 0.8 * one_token_seconds + 0.2 * seconds : seconds;
+      } else if (one_token_seconds > 0) {
+        const double extra =
+            std::max(0.0, (seconds - one_token_seconds) / static_cast<double>(batch.size() - 1) / one_token_seconds);
+        extra_token_cost = extra_token_cost >= 0 ? 0.8 * extra_token_cost + 0.2 * extra : extra;
+      }
       for (size_t i = 0; i < batch.size(); ++i) rows.push_back(logits + i * vocab);
     }
     // rows[j] is the distribution for proposal j (and rows[n_proposed] for the token after them all).
@@ -242,14 +248,15 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
     session.truncate(n_before + (have_pending ? 1 : 0) + accepted);
     pending = context.back();
     have_pending = true;
+    ++stats.proposed_histogram[std::min<size_t>(n_proposed, stats.proposed_histogram.size() - 1)];
     if (n_proposed > 0) {
       ++stats.steps;
       stats.proposed += n_proposed;
       stats.accepted += accepted;
       ++stats.accepted_histogram[std::min<size_t>(accepted, stats.accepted_histogram.size() - 1)];
-      const double draft_cost =
-          target_seconds_per_step > 0 ? proposer->seconds_per_token() / target_seconds_per_step : 0.0;
-      draft_length.update(n_proposed, accepted, options.speculation.verify_cost + draft_cost);
+      const double draft_cost = one_token_seconds > 0 ? proposer->seconds_per_token() / one_token_seconds : 0.0;
+      const double verify_cost = extra_token_cost >= 0 ? extra_token_cost : options.speculation.verify_cost;
+      draft_length.update(n_proposed, accepted, verify_cost + draft_cost);
     } else {
       ++stats.plain_steps;
       draft_length.plain_step();
