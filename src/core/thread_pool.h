@@ -1,5 +1,6 @@
-// A persistent pool: workers wait on a generation counter and split [0, n) into contiguous chunks.
-// The calling thread takes chunk 0, so a pool of size 1 runs everything inline.
+// A persistent pool: workers wait on a generation counter (spinning briefly, then sleeping) and split
+// [0, n) into contiguous chunks. The calling thread takes chunk 0, so a pool of size 1 runs everything
+// inline.
 #pragma once
 
 #include <atomic>
@@ -38,9 +39,13 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  // Sequentially consistent atomics: a side that goes to sleep re-checks its condition under the mutex
+  // after announcing itself, and the other side notifies under the mutex when it sees the announcement.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> caller_waiting_{false};
+  std::atomic<bool> stopping_{false};
   size_t job_n_ = 0;
   const std::function<void(size_t, size_t)>* job_ = nullptr;
 };

@@ -116,5 +116,59 @@ TEST(Cli, SynthPangu1BReportsRealParameterCountAndSize) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
 }
 
+// An untied model (tiny-pangu-random's config with its own head): --lm-head quantizes the head,
+// --exclude keeps the matching matrices in float, and the description file says so tensor by tensor.
+TEST(Cli, QuantizeLmHeadAndExclude) {
+  test::TempDir tmp;
+  auto config = test::read_json(shared("models/tiny-pangu-random/config.json"));
+  config["tie_word_embeddings"] = false;
+  test::write_text(tmp / "config.json", config.dump());
+  auto r = run_pangu("synth -c " + (tmp / "config.json") + " -o " + (tmp / "untied"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_pangu("quantize -m " + (tmp / "untied") + " -o " + (tmp / "q") + " --lm-head --exclude 'mlp\\.down_proj'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto d = test::read_json(tmp / "q/quant_model_description_w8a16.json");
+  EXPECT_EQ(d["model_quant_type"], "W8A16");
+  EXPECT_EQ(d["lm_head.weight"], "W8A16");
+  EXPECT_EQ(d["lm_head.weight_scale"], "W8A16");
+  EXPECT_EQ(d["model.layers.0.mlp.down_proj.weight"], "FLOAT");
+  EXPECT_EQ(d["model.layers.1.mlp.up_proj.weight"], "W8A16");
+  EXPECT_EQ(d["model.embed_tokens.weight"], "FLOAT");
+  EXPECT_EQ(test::read_json(tmp / "q/config.json")["quantize"], "w8a16");
+  r = run_pangu("run -m " + (tmp / "q") + " --ids 1,2,3 -n 3 --greedy --print-ids");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // Without --lm-head the head stays float; a second run refuses to overwrite without --force.
+  r = run_pangu("quantize -m " + (tmp / "untied") + " -o " + (tmp / "q"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+  r = run_pangu("quantize -m " + (tmp / "untied") + " -o " + (tmp / "q") + " --force");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(test::read_json(tmp / "q/quant_model_description_w8a16.json")["lm_head.weight"], "FLOAT");
+}
+
+TEST(Cli, SpeculativeRunMatchesPlainAndReportsStatistics) {
+  test::TempDir tmp;
+  const std::string model = shared("models/stories260K");
+  const std::string prompt = " -p 'Tom said, \"I like the red ball.\" Tom said,' -n 48 --greedy --print-ids";
+  const auto plain = run_pangu("run -m " + model + prompt);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const auto pld = run_pangu("run -m " + model + prompt + " --spec pld -v --stats-json " + (tmp / "s.json"));
+  ASSERT_EQ(pld.exit_code, 0) << pld.err;
+  EXPECT_EQ(pld.out, plain.out);
+  EXPECT_NE(pld.err.find("speculation:"), std::string::npos) << pld.err;
+  const auto stats = test::read_json(tmp / "s.json");
+  EXPECT_EQ(stats["spec"], "pld");
+  EXPECT_GT(stats["speculation"]["proposed"].get<int>(), 0);
+  EXPECT_EQ(stats["n_generated"].get<int>(), 48);
+  // A draft with another vocabulary is refused with both models named.
+  const auto bad = run_pangu("run -m " + model + prompt + " --spec draft --draft " + shared("models/zh-poem-750K"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("zh-poem-750K"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("vocabulary"), std::string::npos) << bad.err;
+  const auto missing = run_pangu("run -m " + model + prompt + " --spec draft");
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("--draft"), std::string::npos) << missing.err;
+}
+
 }  // namespace
 }  // namespace pangu
