@@ -30,6 +30,7 @@ struct BenchOptions {
   int reps = 5;
   bool json = false;
   bool mem = false;
+  bool int8_head = false;
 };
 
 struct Sample {
@@ -89,7 +90,9 @@ double measure_read_bandwidth(ThreadPool& pool) {
 void bench(const BenchOptions& o) {
   set_log_level(LogLevel::kInfo);
   const std::string dir = resolve_model_path(o.model);
-  const auto model = Model::load(dir);
+  LoadOptions load_options;
+  load_options.int8_head = o.int8_head;
+  const auto model = Model::load(dir, load_options);
   const ModelConfig& c = model->config();
   size_t model_size = 0;
   for (const auto& [name, t] : model->checkpoint().tensors())
@@ -100,7 +103,8 @@ void bench(const BenchOptions& o) {
     for (int64_t d : spec.shape) n *= d;
     n_params += n;
   }
-  const std::string scheme = c.quantize.empty() ? (c.torch_dtype.empty() ? "float" : c.torch_dtype) : c.quantize;
+  std::string scheme = c.quantize.empty() ? (c.torch_dtype.empty() ? "float" : c.torch_dtype) : c.quantize;
+  if (o.int8_head) scheme += " (int8 head)";
   std::vector<int> thread_counts = o.threads;
   if (thread_counts.empty()) thread_counts.push_back(ThreadPool::default_threads());
   const int64_t max_depth = *std::max_element(o.depths.begin(), o.depths.end());
@@ -214,6 +218,7 @@ void register_bench(CLI::App& app) {
   cmd->add_option("-d,--depth", o->depths, "context depths, comma-separated")->delimiter(',')->capture_default_str();
   cmd->add_option("-r,--reps", o->reps, "repetitions")->capture_default_str();
   cmd->add_flag("--json", o->json, "JSON output (llama-bench field names)");
+  cmd->add_flag("--int8-head", o->int8_head, "quantize a float output head to int8 at load");
   cmd->add_flag("--mem", o->mem, "measure read bandwidth; show generation as a fraction of the roofline");
   register_bench_spec(*cmd);
   cmd->callback([o, cmd] {

@@ -17,6 +17,8 @@ void ModelOptions::add_to(CLI::App& app) {
   app.add_option("-c,--ctx", ctx, "context size in tokens (default: min(max_position_embeddings, 4096))")
       ->envname("PANGU_CTX");
   app.add_flag("-v,--verbose", verbose, "more diagnostics on stderr");
+  app.add_flag("--int8-head", int8_head,
+               "quantize a float output head to int8 at load (a tied head of a W8A16 model reads half the bytes)");
 }
 
 void SamplingOptions::add_to(CLI::App& app) {
@@ -81,7 +83,9 @@ Loaded load(const ModelOptions& options) {
   Loaded l;
   const std::string dir = resolve_model_path(options.model);
   const auto t0 = std::chrono::steady_clock::now();
-  l.model = Model::load(dir);
+  LoadOptions load_options;
+  load_options.int8_head = options.int8_head;
+  l.model = Model::load(dir, load_options);
   l.tokenizer = load_tokenizer(dir);
   const int threads = options.threads > 0 ? options.threads : ThreadPool::default_threads();
   l.pool = std::make_unique<ThreadPool>(threads);

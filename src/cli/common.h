@@ -22,6 +22,7 @@ struct ModelOptions {
   int threads = 0;  // 0: PANGU_THREADS or all cores
   int64_t ctx = 0;  // 0: min(max_position_embeddings, 4096)
   bool verbose = false;
+  bool int8_head = false;
   void add_to(CLI::App& app);
 };
 

@@ -88,6 +88,13 @@ Buffer Buffer::clone() const {
   return copy;
 }
 
+void release_mapped_pages(const void* data, size_t bytes) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) / page * page;
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 ResidentMemory resident_memory() {
   ResidentMemory m;
   std::ifstream status("/proc/self/status");

@@ -57,6 +57,11 @@ class Buffer {
   size_t size_ = 0;
 };
 
+// Drops the whole pages inside [data, data + bytes) of a read-only file mapping from this process's
+// resident set (they stay in the page cache); later reads fault them back in. For weights that were read
+// once at load and are then touched only sparsely.
+void release_mapped_pages(const void* data, size_t bytes);
+
 // Resident set of this process (from /proc/self/status; zeros when unavailable). Weights are file
 // mappings, so `file` is what of them is in memory (plus the binary's own pages); `anon` is caches and
 // scratch.
