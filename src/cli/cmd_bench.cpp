@@ -61,32 +61,6 @@ size_t weight_bytes_per_token(const ModelWeights& w) {
   return bytes;
 }
 
-// Read bandwidth with `threads` threads: the best of 5 passes summing a 1 GiB buffer.
-double measure_read_bandwidth(ThreadPool& pool) {
-  const size_t bytes = size_t{1} << 30;
-  Buffer buffer(bytes);
-  std::memset(buffer.data(), 1, bytes);  // commit the pages
-  const auto* data = buffer.as<float>();
-  const size_t n = bytes / sizeof(float);
-  std::vector<float> partial(static_cast<size_t>(pool.size()) * 16);
-  double best = 0;
-  for (int pass = 0; pass < 5; ++pass) {
-    const auto t0 = std::chrono::steady_clock::now();
-    pool.parallel_for(n / 4096, [&](size_t begin, size_t end) {
-      float acc[16] = {};
-      for (size_t b = begin; b < end; ++b)
-        for (size_t i = b * 4096; i < (b + 1) * 4096; i += 16)
-          for (int j = 0; j < 16; ++j) acc[j] += data[i + j];
-      float s = 0;
-      for (float a : acc) s += a;
-      partial[pool.chunk_index(begin, n / 4096)] = s;
-    });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    best = std::max(best, bytes / s);
-  }
-  return best;
-}
-
 void bench(const BenchOptions& o) {
   set_log_level(LogLevel::kInfo);
   const std::string dir = resolve_model_path(o.model);

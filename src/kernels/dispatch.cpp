@@ -94,11 +94,11 @@ std::string cpu_features_string() {
 }
 
 const DotKernels& dot_kernels(SimdLevel level) {
-  static const DotKernels scalar{ref::dot_f32, ref::dot_bf16, ref::dot_f16, ref::dot_q8, ref::dot_q4, nullptr};
+  static const DotKernels scalar{ref::dot_f32, ref::dot_bf16, ref::dot_f16, ref::dot_q8, ref::dot_q4, nullptr, ref::axpy};
   static const DotKernels avx2{cpu::dot_f32_avx2, cpu::dot_bf16_avx2, cpu::dot_f16_avx2, cpu::dot_q8_avx2,
-                               cpu::dot_q4_avx2, nullptr};
+                               cpu::dot_q4_avx2, nullptr, cpu::axpy_avx2};
   static const DotKernels avx512{cpu::dot_f32_avx512, cpu::dot_bf16_avx512, cpu::dot_f16_avx512,
-                                 cpu::dot_q8_avx512, cpu::dot_q4_avx512, cpu::quant_rows_avx512};
+                                 cpu::dot_q8_avx512, cpu::dot_q4_avx512, cpu::quant_rows_avx512, cpu::axpy_avx512};
   switch (level) {
     case SimdLevel::kAvx512:
       return avx512;

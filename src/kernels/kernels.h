@@ -68,6 +68,7 @@ struct DotKernels {
   DotQ8Fn q8;
   DotQ4Fn q4;
   QuantRowsFn quant_rows;
+  void (*axpy)(float a, const float* x, float* y, int64_t n);  // y += a * x
 };
 
 const DotKernels& dot_kernels(SimdLevel level);
@@ -82,6 +83,9 @@ void rms_norm(const float* x, const float* weight, int64_t n, double eps, float*
 void softmax_inplace(float* x, int64_t n);                                              // numerically stable
 void silu_mul_inplace(float* gate, const float* up, int64_t n);  // gate = silu(gate) * up
 void add_inplace(float* x, const float* y, int64_t n);
+
+// Read bandwidth in bytes/s over a buffer of `bytes`, every pool thread reading its share; best of `passes`.
+double measure_read_bandwidth(ThreadPool& pool, size_t bytes = size_t{1} << 30, int passes = 5);
 
 // Converts n stored values of dtype to f32 (rows of embeddings, norm weights, biases).
 void to_f32(DType dtype, const void* src, int64_t n, float* dst);

@@ -98,6 +98,7 @@ void Session::attention(int64_t layer, int64_t n) {
   const float* k_layer = s.k_cache.as<float>() + layer * n_ctx_ * kv_dim;
   const float* v_layer = s.v_cache.as<float>() + layer * n_ctx_ * kv_dim;
   const size_t work = static_cast<size_t>(n * c.n_heads);
+  const DotKernels& kern = dot_kernels(active_simd());
   pool_.parallel_for(work, [&](size_t begin, size_t end) {
     float* scores = s.scores.data() + pool_.chunk_index(begin, work) * n_ctx_;
     for (size_t item = begin; item < end; ++item) {
@@ -106,20 +107,11 @@ void Session::attention(int64_t layer, int64_t n) {
       const int64_t kvh = h / group;
       const int64_t n_keys = n_past_ + t + 1;
       const float* q = s.q.data() + t * c.q_dim() + h * hd;
-      for (int64_t p = 0; p < n_keys; ++p) {
-        const float* k = k_layer + p * kv_dim + kvh * hd;
-        float dot = 0.0f;
-        for (int64_t d = 0; d < hd; ++d) dot += q[d] * k[d];
-        scores[p] = dot * scale;
-      }
+      for (int64_t p = 0; p < n_keys; ++p) scores[p] = kern.f32(k_layer + p * kv_dim + kvh * hd, q, hd) * scale;
       softmax_inplace(scores, n_keys);
       float* out = s.att.data() + t * c.q_dim() + h * hd;
       std::fill(out, out + hd, 0.0f);
-      for (int64_t p = 0; p < n_keys; ++p) {
-        const float* v = v_layer + p * kv_dim + kvh * hd;
-        const float w = scores[p];
-        for (int64_t d = 0; d < hd; ++d) out[d] += w * v[d];
-      }
+      for (int64_t p = 0; p < n_keys; ++p) kern.axpy(scores[p], v_layer + p * kv_dim + kvh * hd, out, hd);
     }
   });
 }

@@ -170,5 +170,38 @@ TEST(Cli, SpeculativeRunMatchesPlainAndReportsStatistics) {
   EXPECT_NE(missing.err.find("--draft"), std::string::npos) << missing.err;
 }
 
+// Scripts read `pangu bench --json` by llama-bench's field names.
+TEST(Cli, BenchJsonHasLlamaBenchFields) {
+  const auto r = run_pangu("bench -m " + shared("models/stories260K") + " -t 1 --pp 16 --tg 4 -r 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["n_prompt"], 16);
+  EXPECT_EQ(j[0]["n_gen"], 0);
+  EXPECT_EQ(j[1]["n_prompt"], 0);
+  EXPECT_EQ(j[1]["n_gen"], 4);
+  for (const auto& row : j) {
+    EXPECT_GT(row["avg_ts"].get<double>(), 0);
+    EXPECT_GE(row["stddev_ts"].get<double>(), 0);
+    EXPECT_EQ(row["n_threads"], 1);
+    EXPECT_EQ(row["model_n_params"], 260032);
+    EXPECT_EQ(row["model_size"], 1040128);
+    EXPECT_EQ(row["samples_ts"].size(), 2u);
+  }
+  const auto skip = run_pangu("bench -m " + shared("models/stories260K") + " -t 1 --pp 0 --tg 2 -r 1 --json");
+  ASSERT_EQ(skip.exit_code, 0) << skip.err;
+  EXPECT_EQ(nlohmann::json::parse(skip.out).size(), 1u);
+}
+
+// --int8-head quantizes the tied head at load: the output moves by int8 rounding only.
+TEST(Cli, Int8HeadKeepsTheGreedyContinuation) {
+  const std::string args = " -p 'Once upon a time' -n 24 --greedy --print-ids";
+  const auto plain = run_pangu("run -m " + shared("models/stories260K") + args);
+  const auto head = run_pangu("run -m " + shared("models/stories260K") + args + " --int8-head");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_EQ(head.out, plain.out);
+}
+
 }  // namespace
 }  // namespace pangu

@@ -32,6 +32,8 @@ float dot_q4_avx2(const uint8_t* w, const float* scale, const float* offset, int
                   int64_t k);
 float dot_q4_avx512(const uint8_t* w, const float* scale, const float* offset, int64_t group, const float* x,
                     int64_t k);
+void axpy_avx2(float a, const float* x, float* y, int64_t n);
+void axpy_avx512(float a, const float* x, float* y, int64_t n);
 // Rows [r0, r1) of a quantized matmul, tiled over rows and tokens (same numerics as the dot kernels).
 void quant_rows_avx512(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens, float* y,
                        const float* bias);

@@ -21,6 +21,10 @@ float dot_f16(const uint16_t* w, const float* x, int64_t k) {
   return sum;
 }
 
+void axpy(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
 namespace {
 
 template <typename ValueAt>
