@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
 #include <sstream>
 #include <string>
 
@@ -17,6 +19,22 @@ inline std::string shared(const std::string& rel) {
 }
 inline std::string test_data(const std::string& rel) {
   return std::string(PANGU_TEST_DATA_DIR) + "/" + rel;
+}
+
+// n values from N(0, stddev^2), reproducible from the seed.
+inline std::vector<float> random_vector(int64_t n, uint64_t seed, float stddev = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> d(0.0f, stddev);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+// The dot product in double: the exact sum every kernel path is judged against.
+inline double exact_dot(const std::vector<float>& w, const std::vector<float>& x) {
+  double s = 0;
+  for (size_t i = 0; i < w.size(); ++i) s += static_cast<double>(w[i]) * x[i];
+  return s;
 }
 
 inline nlohmann::json read_json(const std::string& path) {

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <random>
 
@@ -12,20 +14,8 @@
 namespace pangu {
 namespace {
 
-std::vector<float> random_vector(int64_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
-
-// Reference in double from the stored values, so every path is judged against the exact sum.
-double exact_dot(const std::vector<float>& w, const std::vector<float>& x) {
-  double s = 0;
-  for (size_t i = 0; i < w.size(); ++i) s += static_cast<double>(w[i]) * x[i];
-  return s;
-}
+using test::exact_dot;
+using test::random_vector;
 
 const int64_t kShapes[] = {1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 64, 127, 255, 256, 1000, 1536};
 

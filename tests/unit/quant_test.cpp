@@ -2,6 +2,8 @@
 // against a float64 sum over the dequantized values, on odd shapes and group sizes.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <random>
 
@@ -14,13 +16,8 @@
 namespace pangu {
 namespace {
 
-std::vector<float> random_vector(int64_t n, uint64_t seed, float stddev = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> d(0.0f, stddev);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(rng);
-  return v;
-}
+using test::exact_dot;
+using test::random_vector;
 
 const char* kSchemes[] = {"w8a16", "w8a16-g128", "w4a16-g128"};
 
@@ -81,12 +78,6 @@ TEST(Quantize, CodesRoundHalfToEvenWithinTheSymmetricRange) {
 TEST(Quantize, RejectsUnknownSchemesAndOddGroups) {
   EXPECT_THROW(parse_quant_scheme("w3a16"), Error);
   EXPECT_THROW(parse_quant_scheme("w8a16-g128", 100), Error);
-}
-
-double exact_dot(const std::vector<float>& w, const std::vector<float>& x) {
-  double s = 0;
-  for (size_t i = 0; i < w.size(); ++i) s += static_cast<double>(w[i]) * x[i];
-  return s;
 }
 
 class QuantKernelTest : public ::testing::TestWithParam<SimdLevel> {
