@@ -78,12 +78,11 @@ std::vector<BenchPrompt> read_prompts(const std::string& path, int limit_per_cat
     }
     for (const std::string& doc : documents) {
       if (doc.find_first_not_of(" \n\r\t") == std::string::npos) continue;
+      // The first half, ended at the next space when one is near, else on a UTF-8 character boundary.
       size_t cut = doc.size() / 2;
-      // End the prompt at a space, or at least on a UTF-8 character boundary.
-      while (cut < doc.size() && doc[cut] != ' ' && (static_cast<unsigned char>(doc[cut]) & 0xC0) == 0x80) ++cut;
-      while (cut < doc.size() && doc[cut] != ' ' && cut < doc.size() / 2 + 64 &&
-             static_cast<unsigned char>(doc[cut]) < 0x80)
-        ++cut;
+      const size_t space = doc.find(' ', cut);
+      if (space != std::string::npos && space - cut < 64) cut = space;
+      while (cut < doc.size() && (static_cast<unsigned char>(doc[cut]) & 0xC0) == 0x80) ++cut;
       add("continuation", doc.substr(0, cut));
     }
   }
@@ -187,9 +186,9 @@ void bench_spec(const BenchSpecOptions& o) {
     totals[p.category]["plain"].add(plain);
     totals["all"]["plain"].add(plain);
     for (size_t m = 0; m < methods.size(); ++m) {
-      // A fresh proposer per prompt, as a server would have per request.
-      SpeculationSetup fresh = make_speculation(methods[m].second, l, greedy);
-      const GenerateResult r = run_once(fresh.proposer.get(), fresh.options);
+      // A fresh proposer per prompt, as a server would have per request; the draft model is loaded once.
+      const auto proposer = setups[m].fresh();
+      const GenerateResult r = run_once(proposer.get(), setups[m].options);
       for (const std::string& category : {p.category, std::string("all")}) {
         MethodTotals& t = totals[category][methods[m].first];
         t.add(r);

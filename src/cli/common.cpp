@@ -125,18 +125,20 @@ SpeculationSetup make_speculation(const SpeculationCliOptions& cli, const Loaded
   if (cli.mode == "pld") {
     PANGU_CHECK(cli.n_min >= 1 && cli.n >= cli.n_min, "--spec-n {} / --spec-n-min {}: expected 1 <= min <= n",
                 cli.n, cli.n_min);
-    s.proposer = make_pld_proposer(cli.n_min, cli.n);
-    return s;
-  }
-  if (cli.mode == "draft") {
+    s.fresh = [n_min = cli.n_min, n_max = cli.n] { return make_pld_proposer(n_min, n_max); };
+  } else if (cli.mode == "draft") {
     PANGU_CHECK(!cli.draft.empty(), "--spec draft needs --draft MODEL");
     s.draft_model = Model::load(resolve_model_path(cli.draft));
     const auto draft_tokenizer = load_tokenizer(s.draft_model->dir());
     check_draft_compatible(*target.model, target.tokenizer.get(), *s.draft_model, draft_tokenizer.get());
-    s.proposer = make_draft_proposer(*s.draft_model, target.ctx, *target.pool, sampling);
-    return s;
+    const Model* draft = s.draft_model.get();
+    ThreadPool* pool = target.pool.get();
+    s.fresh = [draft, pool, n_ctx = target.ctx, sampling] { return make_draft_proposer(*draft, n_ctx, *pool, sampling); };
+  } else {
+    fail("--spec \"{}\": expected none, pld or draft", cli.mode);
   }
-  fail("--spec \"{}\": expected none, pld or draft", cli.mode);
+  s.proposer = s.fresh();
+  return s;
 }
 
 std::string speculation_summary(const SpeculationStats& st) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,8 +64,10 @@ struct SpeculationCliOptions {
 struct Loaded;
 
 // The proposer --spec selects (null for none), with the draft model it needs kept alive beside it.
+// `fresh()` makes another proposer of the same kind with no state (one per request), sharing the draft.
 struct SpeculationSetup {
   std::unique_ptr<Model> draft_model;
+  std::function<std::unique_ptr<Proposer>()> fresh;
   std::unique_ptr<Proposer> proposer;
   SpeculationOptions options;
 };

@@ -123,7 +123,8 @@ int64_t WeightMatrix::row_bytes() const {
 
 size_t WeightMatrix::stored_bytes() const {
   size_t bytes = static_cast<size_t>(rows * row_bytes());
-  if (quant != QuantFormat::kNone) bytes += static_cast<size_t>(rows * n_groups()) * sizeof(float) * 2;
+  if (quant != QuantFormat::kNone)
+    bytes += static_cast<size_t>(rows * n_groups()) * sizeof(float) * (offset ? 2 : 1);
   return bytes;
 }
 

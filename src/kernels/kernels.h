@@ -42,7 +42,7 @@ struct WeightMatrix {
 
   int64_t n_groups() const { return group_size > 0 ? (cols + group_size - 1) / group_size : 1; }
   int64_t row_bytes() const;  // bytes of one stored row
-  size_t stored_bytes() const;  // weights + scales + offsets
+  size_t stored_bytes() const;  // what a product reads: codes or values, scales, offsets when present
 };
 
 // Dot products of one stored row with an f32 vector, f32 accumulation.
@@ -56,7 +56,6 @@ using DotQ8Fn = float (*)(const int8_t* w, const float* scale, const float* offs
 using DotQ4Fn = float (*)(const uint8_t* w, const float* scale, const float* offset, int64_t group,
                           const float* x, int64_t k);
 
-struct WeightMatrix;
 // Rows [r0, r1) of a whole quantized matmul (y as in matmul below); null where a level has none.
 using QuantRowsFn = void (*)(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens,
                              float* y, const float* bias);

@@ -25,8 +25,8 @@ TensorToWrite copy_tensor(const TensorView& t) {
   return {t.name, t.dtype, t.shape, [&t](uint8_t* dst) { std::memcpy(dst, t.data, t.n_bytes); }};
 }
 
-// The three tensors of one quantized matrix. Scales are recomputed by the codes pass (cheap, identical),
-// so nothing of the matrix is held between tensors.
+// The three tensors of one quantized matrix. One pass writes the codes and keeps the scales (4 bytes a
+// row or group) for the scale tensor, which write_safetensors fills next; nothing else of the matrix is held.
 void add_quantized(const TensorView& t, const QuantScheme& scheme, ThreadPool& pool,
                    std::vector<TensorToWrite>& out) {
   const int64_t rows = t.shape[0], cols = t.shape[1];
@@ -34,24 +34,24 @@ void add_quantized(const TensorView& t, const QuantScheme& scheme, ThreadPool& p
   const int64_t groups = groups_per_row(cols, group);
   const int64_t row_bytes = quantized_row_bytes(scheme.format, cols);
   const std::string base = t.name.substr(0, t.name.size() - std::string(".weight").size());
-  // Quantizes every row in parallel; each call writes codes and/or scales of its rows.
-  auto quantize_rows = [&t, scheme, &pool, rows, cols, group, groups, row_bytes](uint8_t* codes, float* scales) {
+  auto scales = std::make_shared<std::vector<float>>();
+  auto write_codes = [&t, scheme, &pool, rows, cols, group, groups, row_bytes, scales](uint8_t* codes) {
+    scales->resize(static_cast<size_t>(rows * groups));
+    const size_t stored_row = static_cast<size_t>(cols) * dtype_size(t.dtype);
     pool.parallel_for(static_cast<size_t>(rows), [&](size_t begin, size_t end) {
       std::vector<float> row(static_cast<size_t>(cols));
-      std::vector<uint8_t> scratch_codes(static_cast<size_t>(row_bytes));
-      std::vector<float> scratch_scales(static_cast<size_t>(groups));
-      const size_t stored_row = static_cast<size_t>(cols) * dtype_size(t.dtype);
       for (size_t r = begin; r < end; ++r) {
         to_f32(t.dtype, t.data + r * stored_row, cols, row.data());
-        quantize_row(row.data(), cols, scheme, group, codes ? codes + r * row_bytes : scratch_codes.data(),
-                     scales ? scales + r * groups : scratch_scales.data());
+        quantize_row(row.data(), cols, scheme, group, codes + r * row_bytes, scales->data() + r * groups);
       }
     });
   };
   const DType code_dtype = scheme.format == QuantFormat::kInt4 ? DType::kU8 : DType::kI8;
-  out.push_back({t.name, code_dtype, {rows, row_bytes}, [quantize_rows](uint8_t* dst) { quantize_rows(dst, nullptr); }});
-  out.push_back({base + ".weight_scale", DType::kF32, {rows, groups},
-                 [quantize_rows](uint8_t* dst) { quantize_rows(nullptr, reinterpret_cast<float*>(dst)); }});
+  out.push_back({t.name, code_dtype, {rows, row_bytes}, write_codes});
+  out.push_back({base + ".weight_scale", DType::kF32, {rows, groups}, [scales](uint8_t* dst) {
+                   std::memcpy(dst, scales->data(), scales->size() * sizeof(float));
+                   std::vector<float>().swap(*scales);
+                 }});
   out.push_back({base + ".weight_offset", DType::kF32, {rows, groups},
                  [rows, groups](uint8_t* dst) { std::memset(dst, 0, static_cast<size_t>(rows * groups) * 4); }});
 }

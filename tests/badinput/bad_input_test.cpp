@@ -16,21 +16,26 @@ namespace {
 namespace fs = std::filesystem;
 using test::TempDir;
 
+// Rewrites the tensors of the checkpoint in src_dir, with `edit` applied to the list, into dst_dir.
+void write_edited_checkpoint(const std::string& src_dir, const std::string& dst_dir,
+                             const std::function<void(std::vector<TensorToWrite>&)>& edit) {
+  const Checkpoint original = Checkpoint::open_dir(src_dir);
+  std::vector<TensorToWrite> tensors;
+  for (const auto& [name, view] : original.tensors()) {
+    const TensorView* v = &view;
+    tensors.push_back({name, v->dtype, v->shape, [v](uint8_t* dst) { std::memcpy(dst, v->data, v->n_bytes); }});
+  }
+  edit(tensors);
+  write_safetensors(dst_dir + "/model.safetensors", tensors);
+}
+
 // A model directory made from tiny-pangu-random with `edit` applied to its tensor list.
 std::string make_model(const TempDir& tmp, const std::function<void(std::vector<TensorToWrite>&)>& edit) {
   const std::string src = test::shared("models/tiny-pangu-random");
   const std::string dir = tmp / "model";
   fs::create_directories(dir);
   fs::copy_file(src + "/config.json", dir + "/config.json");
-  static const Checkpoint original = Checkpoint::open_dir(src);
-  std::vector<TensorToWrite> tensors;
-  for (const auto& [name, view] : original.tensors()) {
-    const TensorView* v = &view;
-    tensors.push_back(
-        {name, v->dtype, v->shape, [v](uint8_t* dst) { std::memcpy(dst, v->data, v->n_bytes); }});
-  }
-  edit(tensors);
-  write_safetensors(dir + "/model.safetensors", tensors);
+  write_edited_checkpoint(src, dir, edit);
   return dir;
 }
 
@@ -231,14 +236,7 @@ std::string make_quantized_model(const TempDir& tmp,
   fs::create_directories(dir);
   for (const char* name : {"config.json", "quant_model_description_w8a16.json"})
     fs::copy_file(good + "/" + name, dir + "/" + name);
-  const Checkpoint original = Checkpoint::open_dir(good);
-  std::vector<TensorToWrite> tensors;
-  for (const auto& [name, view] : original.tensors()) {
-    const TensorView* v = &view;
-    tensors.push_back({name, v->dtype, v->shape, [v](uint8_t* dst) { std::memcpy(dst, v->data, v->n_bytes); }});
-  }
-  edit(tensors);
-  write_safetensors(dir + "/model.safetensors", tensors);
+  write_edited_checkpoint(good, dir, edit);
   return dir;
 }
 

@@ -83,90 +83,74 @@ PANGU_AVX2 float dot_groups_avx2(Row row, const float* scale, const float* offse
   return hsum256(total) + scalar_total;
 }
 
-// A tile of R rows x T tokens. Every (row, token) pair goes through exactly the operations of the
-// one-token kernel (two interleaved accumulators, the same group and tail order), so a product does not
-// depend on how many tokens share its tile: a batched forward equals token-by-token decoding bit for bit,
-// which keeps speculative verification exact. What a tile saves is work: each weight vector is widened
-// once for T tokens and each activation vector loaded once for R rows.
-template <int R, int T, bool kOffset, typename Row>
-PANGU_AVX512 inline void tile_avx512(const Row* rows, const float* const* scale, const float* const* offset,
-                                     int64_t group, const float* x, int64_t x_stride, int64_t k, float* out) {
-  __m512 total[R][T];
-  float scalar_total[R][T];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) {
-      total[r][t] = _mm512_setzero_ps();
-      scalar_total[r][t] = 0.0f;
-    }
+// One row against a tile of T tokens. Every token goes through exactly the operations of the one-token
+// kernel (two interleaved accumulators, the same group and tail order), so a product does not depend on how
+// many tokens share its tile: a batched forward equals token-by-token decoding bit for bit, which keeps
+// speculative verification exact. What a tile saves is work: each weight vector is widened once for T
+// tokens. (Tiles of 2 rows measured slower here: 71 vs 56 ms for a 2-token forward at the 1B shape, and
+// decoding dropped from 24 to 16 tokens/s.)
+template <int T, bool kOffset, typename Row>
+PANGU_AVX512 inline void tile_avx512(Row row, const float* scale, const float* offset, int64_t group,
+                                     const float* x, int64_t x_stride, int64_t k, float* out) {
+  __m512 total[T];
+  float scalar_total[T];
+  for (int t = 0; t < T; ++t) {
+    total[t] = _mm512_setzero_ps();
+    scalar_total[t] = 0.0f;
+  }
   for (int64_t start = 0, g = 0; start < k; start += group, ++g) {
     const int64_t end = start + group < k ? start + group : k;
-    __m512 acc0[R][T], acc1[R][T], xsum[T];
-    for (int t = 0; t < T; ++t) {
-      xsum[t] = _mm512_setzero_ps();
-      for (int r = 0; r < R; ++r) acc0[r][t] = acc1[r][t] = _mm512_setzero_ps();
-    }
+    __m512 acc0[T], acc1[T], xsum[T];
+    for (int t = 0; t < T; ++t) acc0[t] = acc1[t] = xsum[t] = _mm512_setzero_ps();
     int64_t i = start;
     for (; i + 32 <= end; i += 32) {
-      __m512 w0[R], w1[R];
-      for (int r = 0; r < R; ++r) {
-        w0[r] = rows[r].load16(i);
-        w1[r] = rows[r].load16(i + 16);
-      }
+      const __m512 w0 = row.load16(i), w1 = row.load16(i + 16);
       for (int t = 0; t < T; ++t) {
         const __m512 x0 = _mm512_loadu_ps(x + t * x_stride + i), x1 = _mm512_loadu_ps(x + t * x_stride + i + 16);
-        for (int r = 0; r < R; ++r) {
-          acc0[r][t] = _mm512_fmadd_ps(w0[r], x0, acc0[r][t]);
-          acc1[r][t] = _mm512_fmadd_ps(w1[r], x1, acc1[r][t]);
-        }
+        acc0[t] = _mm512_fmadd_ps(w0, x0, acc0[t]);
+        acc1[t] = _mm512_fmadd_ps(w1, x1, acc1[t]);
         if constexpr (kOffset) xsum[t] = _mm512_add_ps(xsum[t], _mm512_add_ps(x0, x1));
       }
     }
     for (; i + 16 <= end; i += 16) {
-      __m512 w0[R];
-      for (int r = 0; r < R; ++r) w0[r] = rows[r].load16(i);
+      const __m512 w0 = row.load16(i);
       for (int t = 0; t < T; ++t) {
         const __m512 x0 = _mm512_loadu_ps(x + t * x_stride + i);
-        for (int r = 0; r < R; ++r) acc0[r][t] = _mm512_fmadd_ps(w0[r], x0, acc0[r][t]);
+        acc0[t] = _mm512_fmadd_ps(w0, x0, acc0[t]);
         if constexpr (kOffset) xsum[t] = _mm512_add_ps(xsum[t], x0);
       }
     }
-    for (int r = 0; r < R; ++r) {
-      const float off = kOffset ? offset[r][g] : 0.0f;
-      const float sc = scale[r][g];
-      for (int t = 0; t < T; ++t) {
-        __m512 acc = _mm512_add_ps(acc0[r][t], acc1[r][t]);
-        if constexpr (kOffset) acc = _mm512_fnmadd_ps(_mm512_set1_ps(off), xsum[t], acc);
-        total[r][t] = _mm512_fmadd_ps(acc, _mm512_set1_ps(sc), total[r][t]);
-        float tail = 0.0f;
-        for (int64_t j = i; j < end; ++j) tail += (rows[r].at(j) - off) * x[t * x_stride + j];
-        scalar_total[r][t] += tail * sc;
-      }
+    const float off = kOffset ? offset[g] : 0.0f;
+    for (int t = 0; t < T; ++t) {
+      __m512 acc = _mm512_add_ps(acc0[t], acc1[t]);
+      if constexpr (kOffset) acc = _mm512_fnmadd_ps(_mm512_set1_ps(off), xsum[t], acc);
+      total[t] = _mm512_fmadd_ps(acc, _mm512_set1_ps(scale[g]), total[t]);
+      float tail = 0.0f;
+      for (int64_t j = i; j < end; ++j) tail += (row.at(j) - off) * x[t * x_stride + j];
+      scalar_total[t] += tail * scale[g];
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) out[r * T + t] = _mm512_reduce_add_ps(total[r][t]) + scalar_total[r][t];
+  for (int t = 0; t < T; ++t) out[t] = _mm512_reduce_add_ps(total[t]) + scalar_total[t];
 }
 
 template <bool kOffset, typename Row>
 PANGU_AVX512 float dot_groups_avx512(Row row, const float* scale, const float* offset, int64_t group,
                                      const float* x, int64_t k) {
   float out;
-  tile_avx512<1, 1, kOffset>(&row, &scale, &offset, group, x, k, k, &out);
+  tile_avx512<1, kOffset>(row, scale, offset, group, x, k, k, &out);
   return out;
 }
 
-template <int R, int T, typename Row>
-PANGU_AVX512 void run_tile(const Row* rows, const float* const* scale, const float* const* offset, int64_t group,
-                           const float* x, int64_t x_stride, int64_t k, float* out) {
-  if (offset[0])
-    tile_avx512<R, T, true>(rows, scale, offset, group, x, x_stride, k, out);
+template <int T, typename Row>
+PANGU_AVX512 void run_tile(Row row, const float* scale, const float* offset, int64_t group, const float* x,
+                           int64_t x_stride, int64_t k, float* out) {
+  if (offset)
+    tile_avx512<T, true>(row, scale, offset, group, x, x_stride, k, out);
   else
-    tile_avx512<R, T, false>(rows, scale, offset, group, x, x_stride, k, out);
+    tile_avx512<T, false>(row, scale, offset, group, x, x_stride, k, out);
 }
 
-// Rows [r0, r1) of y = x W^T (+ bias), one row at a time in tiles of up to 6 tokens. (Tiles of 2 rows
-// measured slower here: 71 vs 56 ms for a 2-token forward at the 1B shape, and decoding dropped from 24 to
-// 16 tokens/s, so R stays 1; the template keeps the parameter for CPUs where it pays.)
+// Rows [r0, r1) of y = x W^T (+ bias), one row at a time in tiles of up to 6 tokens.
 template <typename Row>
 PANGU_AVX512 void quant_rows_avx512(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, int64_t n_tokens,
                                     float* y, const float* bias) {
@@ -189,7 +173,7 @@ PANGU_AVX512 void quant_rows_avx512(const WeightMatrix& w, int64_t r0, int64_t r
       switch (n_tok) {
 #define PANGU_TILE_CASE(T) \
   case T:                  \
-    run_tile<1, T>(&row, &scale, &offset, group, xt, cols, cols, out); \
+    run_tile<T>(row, scale, offset, group, xt, cols, cols, out); \
     break;
         PANGU_TILE_CASE(1)
         PANGU_TILE_CASE(2)
