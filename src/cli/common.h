@@ -96,6 +96,7 @@ void register_synth(CLI::App& app);
 void register_quantize(CLI::App& app);
 void register_perplexity(CLI::App& app);
 void register_bench(CLI::App& app);
+void register_eval(CLI::App& app);
 void register_bench_spec(CLI::App& bench);
 
 }  // namespace pangu::cli

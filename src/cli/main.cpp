@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"quantize", pangu::cli::register_quantize},
     {"perplexity", pangu::cli::register_perplexity},
     {"bench", pangu::cli::register_bench},
+    {"eval", pangu::cli::register_eval},
 };
 
 }  // namespace
