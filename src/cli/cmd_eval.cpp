@@ -31,7 +31,7 @@ struct EvalOptions {
   bool fresh = false;
   bool per_subject = false;
   double timeout = 10.0;
-  int64_t sandbox_memory_mib = 2048;
+  int64_t sandbox_memory_mib = 1024;
   SpeculationCliOptions spec;
   std::vector<std::string> compare;
 };

@@ -17,29 +17,6 @@ namespace pangu {
 
 namespace {
 
-// Splits a JSONL file into complete records; `complete_bytes` is where the last complete line ends.
-std::vector<Json> parse_records(const std::string& path, const std::string& text, size_t& complete_bytes) {
-  std::vector<Json> records;
-  complete_bytes = 0;
-  size_t start = 0;
-  int64_t line = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    if (end == std::string::npos) break;  // torn: written without its newline
-    ++line;
-    const std::string row = text.substr(start, end - start);
-    if (row.find_first_not_of(" \t\r") != std::string::npos) {
-      Json record = parse_json_text(row, fmt::format("{}:{}", path, line));
-      PANGU_CHECK(record.is_object() && record.contains("id") && record["id"].is_string(),
-                  "{}:{}: expected a sample record with a string \"id\"", path, line);
-      records.push_back(std::move(record));
-    }
-    start = end + 1;
-    complete_bytes = start;
-  }
-  return records;
-}
-
 struct Tally {
   int64_t n = 0;
   int64_t correct = 0;
@@ -50,11 +27,33 @@ bool record_correct(const Json& r) { return r.value("correct", false); }
 
 }  // namespace
 
+std::vector<Json> parse_sample_records(const std::string& text, const std::string& origin, size_t* complete_bytes) {
+  std::vector<Json> records;
+  size_t start = 0, complete = 0;
+  int64_t line = 0;
+  while (start < text.size()) {
+    const size_t end = text.find('\n', start);
+    if (end == std::string::npos) break;  // torn: written without its newline
+    ++line;
+    const std::string row = text.substr(start, end - start);
+    if (row.find_first_not_of(" \t\r") != std::string::npos) {
+      Json record = parse_json_text(row, fmt::format("{}:{}", origin, line));
+      PANGU_CHECK(record.is_object() && record.contains("id") && record["id"].is_string(),
+                  "{}:{}: expected a sample record with a string \"id\"", origin, line);
+      records.push_back(std::move(record));
+    }
+    start = end + 1;
+    complete = start;
+  }
+  if (complete_bytes) *complete_bytes = complete;
+  return records;
+}
+
 SampleLog::SampleLog(std::string path) : path_(std::move(path)) {
   if (std::filesystem::exists(path_)) {
     const std::string text = read_text_file(path_, "results file");
     size_t complete = 0;
-    records_ = parse_records(path_, text, complete);
+    records_ = parse_sample_records(text, path_, &complete);
     if (complete < text.size()) std::filesystem::resize_file(path_, complete);
   }
   for (size_t i = 0; i < records_.size(); ++i) by_id_[records_[i]["id"].get<std::string>()] = i;
@@ -81,8 +80,7 @@ void SampleLog::append(Json record) {
 }
 
 std::vector<Json> read_sample_records(const std::string& path) {
-  size_t complete = 0;
-  return parse_records(path, read_text_file(path, "results file"), complete);
+  return parse_sample_records(read_text_file(path, "results file"), path);
 }
 
 Json summarize_task(const EvalTask& task, const std::vector<Json>& records) {

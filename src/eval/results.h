@@ -36,6 +36,10 @@ class SampleLog {
 
 // Reads the records of a finished or interrupted run (no repair, no writing).
 std::vector<Json> read_sample_records(const std::string& path);
+// The complete records of JSONL text; `complete_bytes` (if given) gets where the last complete line ends.
+// A line that is not a JSON object with a string "id" is an error naming origin and the line.
+std::vector<Json> parse_sample_records(const std::string& text, const std::string& origin,
+                                       size_t* complete_bytes = nullptr);
 
 // Accuracy overall, per subject and per category (multiple-choice tasks: macro = mean over subjects,
 // micro = over questions), token counts and time, from the records of the samples evaluated.

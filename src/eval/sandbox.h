@@ -9,7 +9,7 @@ namespace pangu {
 
 struct SandboxLimits {
   double wall_seconds = 10.0;              // killed (with every thread) after this long
-  int64_t memory_bytes = int64_t{2} << 30;  // address space (RLIMIT_AS)
+  int64_t memory_bytes = int64_t{1} << 30;  // address space (RLIMIT_AS)
   int64_t file_bytes = int64_t{16} << 20;   // largest file it may write (RLIMIT_FSIZE)
   int64_t output_bytes = 64 << 10;          // stdout/stderr kept for the report
 };
