@@ -139,6 +139,12 @@ void run_task(const EvalOptions& o, const Loaded& l, Evaluator& evaluator, const
   summary["limit"] = o.limit;
   if (!o.subjects.empty()) summary["subjects_selected"] = o.subjects;
   write_text_file_atomic(out_dir + "/" + task_name + ".summary.json", summary.dump(2) + "\n");
+  const auto prompt_tokens = summary["prompt_tokens"].get<int64_t>();
+  log_info("{}: {} samples, {:.1f}s of model time; {} prompt tokens ({:.0f}% reused from the previous prompt's "
+           "cache), {} generated",
+           task_name, records.size(), summary["seconds"].get<double>(), prompt_tokens,
+           prompt_tokens ? 100.0 * summary["reused_prompt_tokens"].get<double>() / prompt_tokens : 0.0,
+           summary["output_tokens"].get<int64_t>());
   fmt::print("{}\n", summary_table(summary, o.per_subject));
   std::fflush(stdout);
 }

@@ -86,7 +86,7 @@ std::vector<Json> read_sample_records(const std::string& path) {
 Json summarize_task(const EvalTask& task, const std::vector<Json>& records) {
   Tally all;
   std::map<std::string, Tally> subjects;
-  int64_t prompt_tokens = 0, output_tokens = 0;
+  int64_t prompt_tokens = 0, output_tokens = 0, reused_tokens = 0;
   double seconds = 0;
   for (const Json& r : records) {
     const bool ok = record_correct(r);
@@ -99,11 +99,13 @@ Json summarize_task(const EvalTask& task, const std::vector<Json>& records) {
     }
     prompt_tokens += r.value("prompt_tokens", int64_t{0});
     output_tokens += r.value("output_tokens", int64_t{0});
+    reused_tokens += r.value("reused_tokens", int64_t{0});
     seconds += r.value("seconds", 0.0);
   }
   Json s = {{"task", task.name()},     {"n", all.n},
             {"correct", all.correct},  {"accuracy", all.accuracy()},
-            {"prompt_tokens", prompt_tokens}, {"output_tokens", output_tokens},
+            {"prompt_tokens", prompt_tokens}, {"reused_prompt_tokens", reused_tokens},
+            {"output_tokens", output_tokens},
             {"seconds", seconds}};
   if (!subjects.empty()) {
     std::map<std::string, std::vector<double>> category_accuracies;

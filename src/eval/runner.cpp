@@ -98,6 +98,7 @@ void Evaluator::score_choices(const EvalTask& task, const EvalSample& sample, co
   const float* logits = session_->forward(prompt.tokens.data() + kept,
                                           static_cast<int64_t>(prompt.tokens.size()) - kept, false);
   held_ = prompt.tokens;
+  record["reused_tokens"] = kept;
   std::vector<int32_t> first_tokens;
   for (const auto& c : continuations) first_tokens.push_back(c[0]);
   ChoiceScore score = pangu::score_choices(logits, vocab, first_tokens);
@@ -133,6 +134,7 @@ void Evaluator::generate_answer(const EvalTask& task, const EvalSample& sample, 
   options.proposer = proposer.get();
 
   const int64_t kept = reuse_prefix(prompt.tokens);
+  record["reused_tokens"] = kept;
   const std::vector<int32_t> history(prompt.tokens.begin(), prompt.tokens.begin() + kept);
   const std::vector<int32_t> rest(prompt.tokens.begin() + kept, prompt.tokens.end());
   const auto start = std::chrono::steady_clock::now();
