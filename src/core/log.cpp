@@ -20,6 +20,7 @@ void set_log_level(LogLevel level) {
 Progress::Progress(std::string label, size_t total)
     : label_(std::move(label)),
       total_(std::max<size_t>(total, 1)),
+      nothing_to_do_(total == 0),
       terminal_(isatty(STDERR_FILENO) != 0),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
@@ -41,7 +42,7 @@ void Progress::finish() {
 }
 
 void Progress::draw(bool final) {
-  if (log_level() == LogLevel::kQuiet) return;
+  if (log_level() == LogLevel::kQuiet || nothing_to_do_) return;
   const auto now = std::chrono::steady_clock::now();
   const double elapsed = std::chrono::duration<double>(now - start_).count();
   const double fraction = static_cast<double>(done_) / static_cast<double>(total_);
@@ -55,7 +56,7 @@ void Progress::draw(bool final) {
     fmt::print(stderr, "\r{} [{}{}] {:3d}% {}/{} {:.0f}s elapsed, ETA {:.0f}s{}", label_,
                std::string(filled, '#'), std::string(width - filled, '.'), percent, done_, total_, elapsed,
                eta, final ? "\n" : "");
-  } else if (final || percent / 10 > last_percent_logged_ / 10) {
+  } else if ((final && last_percent_logged_ < 100) || percent / 10 > last_percent_logged_ / 10) {
     last_percent_logged_ = percent;
     fmt::print(stderr, "{}: {}% ({}/{}) {:.1f}s elapsed, ETA {:.0f}s\n", label_, percent, done_, total_,
                elapsed, eta);

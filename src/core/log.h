@@ -34,6 +34,7 @@ std::string format_count(double count);
 
 class Progress {
  public:
+  // A total of 0 draws nothing.
   Progress(std::string label, size_t total);
   ~Progress();
   void advance(size_t n = 1);
@@ -43,6 +44,7 @@ class Progress {
   void draw(bool final);
   std::string label_;
   size_t total_;
+  bool nothing_to_do_;  // a total of 0 draws nothing (a resumed job with no work left)
   size_t done_ = 0;
   bool terminal_;
   bool finished_ = false;

@@ -174,15 +174,15 @@ std::string compare_runs(const std::string& dir_a, const std::string& dir_b) {
   PANGU_CHECK(!tasks.empty(), "{} and {} share no task (no <task>.jsonl in both)", dir_a, dir_b);
 
   std::string out = fmt::format("A = {}\nB = {}\n\n", dir_a, dir_b);
-  out += "| task | subject | samples | A | B | B - A | A right, B wrong | A wrong, B right |\n"
-         "|---|---|---:|---:|---:|---:|---:|---:|\n";
+  out += "| task | subject | samples | A | B | B - A | A right, B wrong | A wrong, B right | same output |\n"
+         "|---|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const auto& task : tasks) {
     std::map<std::string, const Json*> b_by_id;
     const auto a_records = read_sample_records(dir_a + "/" + task + ".jsonl");
     const auto b_records = read_sample_records(dir_b + "/" + task + ".jsonl");
     for (const Json& r : b_records) b_by_id[r["id"].get<std::string>()] = &r;
     struct Row {
-      int64_t n = 0, a = 0, b = 0, lost = 0, gained = 0;
+      int64_t n = 0, a = 0, b = 0, lost = 0, gained = 0, same_output = 0;
     };
     Row total;
     std::map<std::string, Row> by_subject;
@@ -194,26 +194,28 @@ std::string compare_runs(const std::string& dir_a, const std::string& dir_b) {
         continue;
       }
       const bool ca = record_correct(ra), cb = record_correct(*it->second);
+      const bool same = ra.value("output", Json()) == it->second->value("output", Json());
       for (Row* row : {&total, &by_subject[ra.value("subject", "")]}) {
         row->n++;
         row->a += ca;
         row->b += cb;
         row->lost += ca && !cb;
         row->gained += !ca && cb;
+        row->same_output += same;
       }
     }
     auto line = [&out, &task](const std::string& subject, const Row& r) {
       const double a = r.n ? 100.0 * static_cast<double>(r.a) / static_cast<double>(r.n) : 0.0;
       const double b = r.n ? 100.0 * static_cast<double>(r.b) / static_cast<double>(r.n) : 0.0;
-      out += fmt::format("| {} | {} | {} | {:.2f}% | {:.2f}% | {:+.2f} | {} | {} |\n", task, subject, r.n, a, b,
-                         b - a, r.lost, r.gained);
+      out += fmt::format("| {} | {} | {} | {:.2f}% | {:.2f}% | {:+.2f} | {} | {} | {} |\n", task, subject, r.n, a,
+                         b, b - a, r.lost, r.gained, r.same_output);
     };
     line("(all)", total);
     if (by_subject.size() > 1 || (by_subject.size() == 1 && !by_subject.begin()->first.empty()))
       for (const auto& [subject, row] : by_subject) line(subject, row);
     const int64_t only_b = static_cast<int64_t>(b_records.size()) - total.n;
     if (only_a || only_b)
-      out += fmt::format("| {} | ({} samples only in A, {} only in B: not compared) | | | | | | |\n", task, only_a,
+      out += fmt::format("| {} | ({} samples only in A, {} only in B: not compared) | | | | | | | |\n", task, only_a,
                          only_b);
   }
   return out;

@@ -48,7 +48,7 @@ Json summarize_task(const EvalTask& task, const std::vector<Json>& records);
 std::string summary_table(const Json& summary, bool per_subject);
 
 // Both runs' records of every task they share, matched by sample id: accuracy of each, the difference,
-// and how many samples flipped each way, per task and per subject.
+// how many samples flipped each way and how many produced the same output, per task and per subject.
 std::string compare_runs(const std::string& dir_a, const std::string& dir_b);
 
 }  // namespace pangu

@@ -154,7 +154,7 @@ TEST(Eval, CompareTwoRuns) {
   }
   const auto r = run_pangu("eval --compare " + a.path() + " " + b.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string row = fmt::format("| mmlu | (all) | 20 | {:.2f}% | {:.2f}% | {:+.2f} | {} | {} |", a_right * 5.0,
+  const std::string row = fmt::format("| mmlu | (all) | 20 | {:.2f}% | {:.2f}% | {:+.2f} | {} | {} | ", a_right * 5.0,
                                       b_right * 5.0, (b_right - a_right) * 5.0, lost, gained);
   EXPECT_NE(r.out.find(row), std::string::npos) << r.out << "\nexpected " << row;
   EXPECT_NE(r.out.find("| mmlu | anatomy | 10 |"), std::string::npos) << r.out;

@@ -85,9 +85,9 @@ TEST(Compare, CountsFlipsEachWay) {
                                    record("y/2", true, "y").dump() + "\n");
   write_text(a / "gsm8k.jsonl", record("test/0", true).dump() + "\n");  // only in A: not compared
   const std::string out = compare_runs(a.path(), b.path());
-  EXPECT_NE(out.find("| mmlu | (all) | 4 | 75.00% | 75.00% | +0.00 | 1 | 1 |"), std::string::npos) << out;
-  EXPECT_NE(out.find("| mmlu | x | 2 | 100.00% | 50.00% | -50.00 | 1 | 0 |"), std::string::npos) << out;
-  EXPECT_NE(out.find("| mmlu | y | 2 | 50.00% | 100.00% | +50.00 | 0 | 1 |"), std::string::npos) << out;
+  EXPECT_NE(out.find("| mmlu | (all) | 4 | 75.00% | 75.00% | +0.00 | 1 | 1 | 4 |"), std::string::npos) << out;
+  EXPECT_NE(out.find("| mmlu | x | 2 | 100.00% | 50.00% | -50.00 | 1 | 0 | 2 |"), std::string::npos) << out;
+  EXPECT_NE(out.find("| mmlu | y | 2 | 50.00% | 100.00% | +50.00 | 0 | 1 | 2 |"), std::string::npos) << out;
   EXPECT_NE(out.find("0 samples only in A, 1 only in B"), std::string::npos) << out;
   EXPECT_EQ(out.find("gsm8k"), std::string::npos);
   EXPECT_THROW(compare_runs(a.path(), a / "missing"), Error);
