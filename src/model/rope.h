@@ -17,6 +17,7 @@ class RopeTable {
   // x: [head_dim], rotated in place by the angles of one position.
   void rotate(float* x, const float* cos_a, const float* sin_a) const;
   int64_t half() const { return head_dim_ / 2; }
+  double inv_freq(int64_t i) const { return inv_freq_[static_cast<size_t>(i)]; }  // i < half()
 
  private:
   int64_t head_dim_ = 0;
