@@ -287,6 +287,28 @@ void position_loss(T* logits, int64_t V, int32_t target, const float* teacher, c
   for (int64_t v = 0; v < V; ++v) logits[v] = static_cast<T>(grad[v]);
 }
 
+// Frozen tensors have empty gradient vectors: their weight products are skipped (the input gradients still
+// flow through them).
+template <typename T>
+void accumulate_weight(const T* dy, const T* x, int64_t n, int64_t out, int64_t in, std::vector<T>& dw,
+                       std::vector<T>& db, ThreadPool* pool) {
+  if (dw.empty() && db.empty()) return;
+  if (dw.empty()) {
+    for (int64_t t = 0; t < n; ++t)
+      for (int64_t o = 0; o < out; ++o) db[o] += dy[t * out + o];
+    return;
+  }
+  linear_backward_weight(dy, x, n, out, in, dw.data(), db.empty() ? nullptr : db.data(), pool);
+}
+
+template <typename T>
+void rms_backward_maybe(const T* dy, const T* x, const T* w, const T* rms, int64_t n, int64_t h, T* dx,
+                        std::vector<T>& dw) {
+  if (!dw.empty()) return rms_backward(dy, x, w, rms, n, h, dx, dw.data());
+  std::vector<T> scratch(static_cast<size_t>(h));
+  rms_backward(dy, x, w, rms, n, h, dx, scratch.data());
+}
+
 template <typename T>
 void backward(const Params<T>& p, const int32_t* tokens, int64_t n, Activations<T>& a, Params<T>& g,
               ThreadPool* pool) {
@@ -295,12 +317,13 @@ void backward(const Params<T>& p, const int32_t* tokens, int64_t n, Activations<
   const bool tied = p.lm_head.empty();
   const std::vector<T>& head = tied ? p.embed : p.lm_head;
   std::vector<T>& dhead = tied ? g.embed : g.lm_head;
+  std::vector<T> none;
   std::vector<T> dxn(static_cast<size_t>(n * H), T(0));
   linear_backward_input(a.logits.data(), n, head.data(), V, H, dxn.data(), pool);
-  linear_backward_weight(a.logits.data(), a.xn_final.data(), n, V, H, dhead.data(), static_cast<T*>(nullptr), pool);
+  accumulate_weight(a.logits.data(), a.xn_final.data(), n, V, H, dhead, none, pool);
   std::vector<T> dx(static_cast<size_t>(n * H), T(0));
-  rms_backward(dxn.data(), a.x_final.data(), p.final_norm.data(), a.rms_final.data(), n, H, dx.data(),
-               g.final_norm.data());
+  rms_backward_maybe(dxn.data(), a.x_final.data(), p.final_norm.data(), a.rms_final.data(), n, H, dx.data(),
+                     g.final_norm);
 
   for (size_t li = p.layers.size(); li-- > 0;) {
     const LayerParams<T>& L = p.layers[li];
@@ -310,7 +333,7 @@ void backward(const Params<T>& p, const int32_t* tokens, int64_t n, Activations<
     // MLP: x_next = x2 + down(silu(gate) * up); dx flows to x2 unchanged and through the MLP.
     std::vector<T> dact(static_cast<size_t>(n * I), T(0));
     linear_backward_input(dx.data(), n, L.w_down.data(), H, I, dact.data(), pool);
-    linear_backward_weight(dx.data(), A.act.data(), n, H, I, G.w_down.data(), static_cast<T*>(nullptr), pool);
+    accumulate_weight(dx.data(), A.act.data(), n, H, I, G.w_down, none, pool);
     std::vector<T> dgate(static_cast<size_t>(n * I)), dup(static_cast<size_t>(n * I));
     for (size_t i = 0; i < dgate.size(); ++i) {
       const T gv = A.gate[i];
@@ -322,14 +345,14 @@ void backward(const Params<T>& p, const int32_t* tokens, int64_t n, Activations<
     std::fill(dxn.begin(), dxn.end(), T(0));
     linear_backward_input(dgate.data(), n, L.w_gate.data(), I, H, dxn.data(), pool);
     linear_backward_input(dup.data(), n, L.w_up.data(), I, H, dxn.data(), pool);
-    linear_backward_weight(dgate.data(), A.xn2.data(), n, I, H, G.w_gate.data(), static_cast<T*>(nullptr), pool);
-    linear_backward_weight(dup.data(), A.xn2.data(), n, I, H, G.w_up.data(), static_cast<T*>(nullptr), pool);
-    rms_backward(dxn.data(), A.x2.data(), L.mlp_norm.data(), A.rms2.data(), n, H, dx.data(), G.mlp_norm.data());
+    accumulate_weight(dgate.data(), A.xn2.data(), n, I, H, G.w_gate, none, pool);
+    accumulate_weight(dup.data(), A.xn2.data(), n, I, H, G.w_up, none, pool);
+    rms_backward_maybe(dxn.data(), A.x2.data(), L.mlp_norm.data(), A.rms2.data(), n, H, dx.data(), G.mlp_norm);
 
     // Attention: x2 = x + o_proj(attention(rope(q), rope(k), v)).
     std::vector<T> dctx(static_cast<size_t>(n * Q), T(0));
     linear_backward_input(dx.data(), n, L.wo.data(), H, Q, dctx.data(), pool);
-    linear_backward_weight(dx.data(), A.ctx.data(), n, H, Q, G.wo.data(), G.bo.empty() ? nullptr : G.bo.data(), pool);
+    accumulate_weight(dx.data(), A.ctx.data(), n, H, Q, G.wo, G.bo, pool);
     std::vector<T> dq(static_cast<size_t>(n * Q), T(0)), dk(static_cast<size_t>(n * KV), T(0)),
         dv(static_cast<size_t>(n * KV), T(0));
     attention_backward(c, dctx.data(), A.q.data(), A.k.data(), A.v.data(), A.probs.data(), n, dq.data(), dk.data(),
@@ -340,11 +363,12 @@ void backward(const Params<T>& p, const int32_t* tokens, int64_t n, Activations<
     linear_backward_input(dq.data(), n, L.wq.data(), Q, H, dxn.data(), pool);
     linear_backward_input(dk.data(), n, L.wk.data(), KV, H, dxn.data(), pool);
     linear_backward_input(dv.data(), n, L.wv.data(), KV, H, dxn.data(), pool);
-    linear_backward_weight(dq.data(), A.xn1.data(), n, Q, H, G.wq.data(), G.bq.empty() ? nullptr : G.bq.data(), pool);
-    linear_backward_weight(dk.data(), A.xn1.data(), n, KV, H, G.wk.data(), G.bk.empty() ? nullptr : G.bk.data(), pool);
-    linear_backward_weight(dv.data(), A.xn1.data(), n, KV, H, G.wv.data(), G.bv.empty() ? nullptr : G.bv.data(), pool);
-    rms_backward(dxn.data(), A.x.data(), L.attn_norm.data(), A.rms1.data(), n, H, dx.data(), G.attn_norm.data());
+    accumulate_weight(dq.data(), A.xn1.data(), n, Q, H, G.wq, G.bq, pool);
+    accumulate_weight(dk.data(), A.xn1.data(), n, KV, H, G.wk, G.bk, pool);
+    accumulate_weight(dv.data(), A.xn1.data(), n, KV, H, G.wv, G.bv, pool);
+    rms_backward_maybe(dxn.data(), A.x.data(), L.attn_norm.data(), A.rms1.data(), n, H, dx.data(), G.attn_norm);
   }
+  if (g.embed.empty()) return;
   for (int64_t t = 0; t < n; ++t) {
     T* row = g.embed.data() + tokens[t] * H;
     for (int64_t i = 0; i < H; ++i) row[i] += dx[t * H + i];

@@ -25,7 +25,8 @@ struct LossValue {
 };
 
 // tokens: [n]; teacher_logits: [n, vocab] (needed when kl_weight > 0). Adds d(total)/d(param) into *grads
-// when grads is not null (zero it first for a fresh gradient). pool: null runs single-threaded.
+// when grads is not null (zero it first for a fresh gradient); a tensor whose gradient vector is empty is
+// frozen and costs no weight-gradient work. pool: null runs single-threaded.
 template <typename T>
 LossValue forward_backward(const Params<T>& params, const int32_t* tokens, int64_t n, const float* teacher_logits,
                            const LossSpec& loss, Params<T>* grads, ThreadPool* pool);
