@@ -97,6 +97,8 @@ void register_quantize(CLI::App& app);
 void register_perplexity(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_prune(CLI::App& app);
+void register_distill(CLI::App& app);
 void register_bench_spec(CLI::App& bench);
 
 }  // namespace pangu::cli

@@ -22,6 +22,8 @@ const Command kCommands[] = {
     {"perplexity", pangu::cli::register_perplexity},
     {"bench", pangu::cli::register_bench},
     {"eval", pangu::cli::register_eval},
+    {"prune", pangu::cli::register_prune},
+    {"distill", pangu::cli::register_distill},
 };
 
 }  // namespace

@@ -177,6 +177,7 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
     matmul(lw.w_gate, s.xn.data(), n, s.gate.data(), bias(lw.b_gate), pool_);
     matmul(lw.w_up, s.xn.data(), n, s.up.data(), bias(lw.b_up), pool_);
     silu_mul_inplace(s.gate.data(), s.up.data(), n * inter);
+    emit("mlp_act", l, s.gate.data(), n, inter);
     matmul(lw.w_down, s.gate.data(), n, s.proj.data(), bias(lw.b_down), pool_);
     emit("mlp_out", l, s.proj.data(), n, hidden);
     add_inplace(s.x.data(), s.proj.data(), n * hidden);

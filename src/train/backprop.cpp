@@ -403,6 +403,31 @@ void training_logits(const Params<T>& params, const int32_t* tokens, int64_t n, 
   std::copy(a.logits.begin(), a.logits.end(), logits);
 }
 
+template <typename T>
+void accumulate_mlp_input_squares(const Params<T>& params, const int32_t* tokens, int64_t n,
+                                  std::vector<std::vector<double>>& hidden_sq,
+                                  std::vector<std::vector<double>>& inter_sq, ThreadPool* pool) {
+  Activations<T> a;
+  forward(params, tokens, n, a, pool);
+  const int64_t H = params.config.hidden_size;
+  hidden_sq.resize(params.layers.size());
+  inter_sq.resize(params.layers.size());
+  for (size_t l = 0; l < params.layers.size(); ++l) {
+    const int64_t I = params.config.intermediate_size[l];
+    hidden_sq[l].resize(static_cast<size_t>(H), 0.0);
+    inter_sq[l].resize(static_cast<size_t>(I), 0.0);
+    const LayerActivations<T>& A = a.layers[l];
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t i = 0; i < H; ++i) hidden_sq[l][i] += static_cast<double>(A.xn2[t * H + i]) * A.xn2[t * H + i];
+      for (int64_t j = 0; j < I; ++j) inter_sq[l][j] += static_cast<double>(A.act[t * I + j]) * A.act[t * I + j];
+    }
+  }
+}
+
+template void accumulate_mlp_input_squares<float>(const Params<float>&, const int32_t*, int64_t,
+                                                  std::vector<std::vector<double>>&,
+                                                  std::vector<std::vector<double>>&, ThreadPool*);
+
 template LossValue forward_backward<float>(const Params<float>&, const int32_t*, int64_t, const float*,
                                            const LossSpec&, Params<float>*, ThreadPool*);
 template LossValue forward_backward<double>(const Params<double>&, const int32_t*, int64_t, const float*,

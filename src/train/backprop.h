@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "train/params.h"
 
@@ -34,5 +35,12 @@ LossValue forward_backward(const Params<T>& params, const int32_t* tokens, int64
 // The logits of the training forward pass ([n, vocab]), for comparison with the inference engine.
 template <typename T>
 void training_logits(const Params<T>& params, const int32_t* tokens, int64_t n, T* logits, ThreadPool* pool);
+
+// Adds, per layer, the squares of the MLP inputs summed over positions: the normed hidden state that feeds
+// gate/up ([hidden] per layer) and silu(gate) * up that feeds down ([inter] per layer). Wanda's ||x||^2.
+template <typename T>
+void accumulate_mlp_input_squares(const Params<T>& params, const int32_t* tokens, int64_t n,
+                                  std::vector<std::vector<double>>& hidden_sq,
+                                  std::vector<std::vector<double>>& inter_sq, ThreadPool* pool);
 
 }  // namespace pangu
