@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <filesystem>
+#include <numeric>
 
 #include "cli/common.h"
 #include "core/log.h"
@@ -149,17 +150,19 @@ void run_prune(const PruneOptions& o) {
     const Json peek = read_json_file(partial + "/state.json");
     PANGU_CHECK(peek.value("settings", Json()) == settings,
                 "{}/state.json was written with other settings; rerun without --resume to start over", partial);
-    Params<float> restored;
-    load_train_state(partial, l.model->config(), restored, nullptr);
-    adam = std::make_unique<AdamW>(trainable_gradients(restored.config, o.train.mlp_only), distill_options.adam);
-    const Json state = load_train_state(partial, l.model->config(), params, adam.get());
+    Json state = load_train_state(partial, l.model->config(), params, nullptr);
+    pruned_this_round = state.at("pruned").get<bool>();
+    if (pruned_this_round) {  // mid-round: the optimizer's moments were saved too
+      adam = std::make_unique<AdamW>(trainable_gradients(params.config, o.train.mlp_only), distill_options.adam);
+      state = load_train_state(partial, l.model->config(), params, adam.get());
+    }
     round = state.at("round").get<int64_t>();
     step = state.at("step").get<int64_t>();
-    pruned_this_round = state.at("pruned").get<bool>();
     report = state.at("report");
     log_info("prune: resuming round {} at step {} from {}", round, step, partial);
   } else {
     params = params_from_model(*l.model);
+    if (!held_out.empty()) report["original"] = loss_json(distillation_loss(params, teacher, *l.pool, held_out));
   }
   auto checkpoint = [&](bool round_done) {
     Json state = {{"settings", settings}, {"round", round_done ? round + 1 : round}, {"step", round_done ? 0 : step},
@@ -175,7 +178,8 @@ void run_prune(const PruneOptions& o) {
     if (!pruned_this_round) {
       const ChannelScores scores = channel_importance(params, importance, calibration, *l.pool, o.seed + round);
       const std::vector<int64_t> widths =
-          o.global ? global_widths(scores, fraction * 1.0, o.align) : uniform_widths(original, fraction, o.align);
+          o.global ? global_widths(scores, fraction, o.align, std::accumulate(original.begin(), original.end(), int64_t{0}))
+                   : uniform_widths(original, fraction, o.align);
       params = prune_mlp_channels(params, scores, widths);
       round_report["widths"] = widths;
       log_info("prune: round {}/{}: {:.2f}% of MLP channels removed; widths {}", round, o.rounds, 100 * fraction,

@@ -144,12 +144,15 @@ std::vector<int64_t> uniform_widths(const std::vector<int64_t>& original, double
   return widths;
 }
 
-std::vector<int64_t> global_widths(const ChannelScores& scores, double fraction, int64_t align) {
+std::vector<int64_t> global_widths(const ChannelScores& scores, double fraction, int64_t align,
+                                   int64_t original_total) {
   PANGU_CHECK(fraction >= 0 && fraction < 1, "--ratio {}: expected a fraction in [0, 1)", fraction);
   std::vector<std::pair<double, size_t>> all;  // score, layer
   for (size_t l = 0; l < scores.size(); ++l)
     for (double s : scores[l]) all.emplace_back(s, l);
-  const auto remove = static_cast<size_t>(std::llround(fraction * static_cast<double>(all.size())));
+  const auto keep_total = static_cast<int64_t>(std::llround((1.0 - fraction) * static_cast<double>(original_total)));
+  const auto remove = static_cast<size_t>(std::clamp<int64_t>(static_cast<int64_t>(all.size()) - keep_total, 0,
+                                                              static_cast<int64_t>(all.size())));
   std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<int64_t> kept(scores.size());
   for (size_t l = 0; l < scores.size(); ++l) kept[l] = static_cast<int64_t>(scores[l].size());

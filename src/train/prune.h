@@ -35,9 +35,11 @@ ChannelScores channel_importance(const Params<float>& params, Importance kind,
 // Widths after removing `fraction` of each layer's `original` channels, rounded to the nearest multiple of
 // `align` (at least `align`, never wider than the original).
 std::vector<int64_t> uniform_widths(const std::vector<int64_t>& original, double fraction, int64_t align);
-// Ranks all layers' channels together by score, removes `fraction` of all channels, then rounds each
-// layer's kept count to the nearest multiple of `align`.
-std::vector<int64_t> global_widths(const ChannelScores& scores, double fraction, int64_t align);
+// Ranks all layers' channels together by score and removes the lowest until `fraction` of the original
+// model's `original_total` channels are gone, then rounds each layer's kept count to the nearest multiple
+// of `align`.
+std::vector<int64_t> global_widths(const ChannelScores& scores, double fraction, int64_t align,
+                                   int64_t original_total);
 
 // Keeps the widths[l] highest-scoring channels of each layer, in their original order (ties: lower index).
 Params<float> prune_mlp_channels(const Params<float>& params, const ChannelScores& scores,
