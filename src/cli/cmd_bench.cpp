@@ -183,7 +183,7 @@ void bench(const BenchOptions& o) {
 void register_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "bench", "llama-bench-style pp/tg throughput; subcommands: spec (speculative decoding), verify (batch cost)");
+      "bench", "llama-bench-style pp/tg throughput; subcommands: spec (speculative decoding), verify (batch cost), train (fwd+bwd)");
   cmd->require_subcommand(0, 1);
   cmd->add_option("-m,--model", o->model, "model directory or name");
   cmd->add_option("-t,--threads", o->threads, "thread counts, comma-separated (default: all cores)")->delimiter(',');
@@ -195,6 +195,7 @@ void register_bench(CLI::App& app) {
   cmd->add_flag("--int8-head", o->int8_head, "quantize a float output head to int8 at load");
   cmd->add_flag("--mem", o->mem, "measure read bandwidth; show generation as a fraction of the roofline");
   register_bench_spec(*cmd);
+  register_bench_train(*cmd);
   cmd->callback([o, cmd] {
     if (!cmd->get_subcommands().empty()) return;  // a subcommand ran
     PANGU_CHECK(!o->model.empty(), "bench: give a model with -m MODEL");

@@ -42,8 +42,7 @@ struct TrainCliOptions {
   bool force = false;
   std::string out;
   void add_to(CLI::App& app) {
-    app.add_option("--data", data, "training / calibration text: plain text, JSONL (string fields), CSV, dirs")
-        ->required();
+    app.add_option("--data", data, "training / calibration text: plain text, JSONL (string fields), CSV, dirs");
     app.add_option("--eval-data", eval_data, "held-out text: KL and perplexity before and after distillation");
     app.add_option("--seq-len", seq_len, "tokens per training sequence")->capture_default_str();
     app.add_option("--max-sequences", max_sequences, "use at most this many sequences of --data (0 = all)");
@@ -108,6 +107,13 @@ void log_step(const DistillStep& s, int64_t log_every, int64_t total, const std:
            s.step, total, s.loss.total, s.loss.kl, s.loss.ce, s.lr, s.grad_norm, s.tokens_per_second);
 }
 
+// "5888 x 26" for uniform widths, else the list.
+std::string describe_widths(const std::vector<int64_t>& widths) {
+  if (std::all_of(widths.begin(), widths.end(), [&](int64_t w) { return w == widths.front(); }))
+    return fmt::format("{} x {}", widths.front(), widths.size());
+  return fmt::format("{}", fmt::join(widths, ","));
+}
+
 Json loss_json(const LossValue& v) {
   return {{"kl", v.kl}, {"ce", v.ce}, {"ppl", std::exp(v.ce)}};
 }
@@ -119,13 +125,21 @@ void run_prune(const PruneOptions& o) {
   const Importance importance = parse_importance(o.importance);
   PANGU_CHECK(o.train.force || o.train.resume || !fs::exists(o.train.out),
               "{} exists; pass --force to replace it", o.train.out);
+  // Magnitude and random scores without distillation need no text (and so no tokenizer).
+  const bool needs_text = o.train.steps > 0 || importance == Importance::kTaylor ||
+                          importance == Importance::kTaylorVector || importance == Importance::kWanda;
+  PANGU_CHECK(!needs_text || !o.train.data.empty(), "prune: --importance {}{} needs --data TEXT", o.importance,
+              o.train.steps > 0 ? " with distillation" : "");
   Loaded l = load(o.model);
-  PANGU_CHECK(l.tokenizer, "{}: pruning needs the model's tokenizer for --data", l.model->dir());
+  PANGU_CHECK(l.tokenizer || (!needs_text && o.train.eval_data.empty()),
+              "{}: --data and --eval-data need the model's tokenizer", l.model->dir());
   std::unique_ptr<Model> separate_teacher;
   if (!o.teacher.empty()) separate_teacher = Model::load(resolve_model_path(o.teacher));
   const Model& teacher = separate_teacher ? *separate_teacher : *l.model;
 
-  const auto sequences = load_token_sequences(o.train.data, *l.tokenizer, o.train.seq_len, o.train.max_sequences);
+  std::vector<std::vector<int32_t>> sequences;
+  if (!o.train.data.empty())
+    sequences = load_token_sequences(o.train.data, *l.tokenizer, o.train.seq_len, o.train.max_sequences);
   const std::vector<std::vector<int32_t>> calibration(
       sequences.begin(), sequences.begin() + std::min<int64_t>(o.calibration, static_cast<int64_t>(sequences.size())));
   std::vector<std::vector<int32_t>> held_out;
@@ -183,7 +197,7 @@ void run_prune(const PruneOptions& o) {
       params = prune_mlp_channels(params, scores, widths);
       round_report["widths"] = widths;
       log_info("prune: round {}/{}: {:.2f}% of MLP channels removed; widths {}", round, o.rounds, 100 * fraction,
-               fmt::join(widths, ","));
+               describe_widths(widths));
       if (!held_out.empty()) {
         round_report["before_distill"] = loss_json(distillation_loss(params, teacher, *l.pool, held_out));
         log_info("prune: round {}: held-out KL {:.5f}, PPL {:.3f} before distillation", round,
@@ -195,7 +209,8 @@ void run_prune(const PruneOptions& o) {
       report["rounds"].push_back(round_report);
       checkpoint(false);
     }
-    distill(params, teacher, *l.pool, sequences, distill_options, *adam, step, [&](const DistillStep& s) {
+    if (o.train.steps > 0)
+      distill(params, teacher, *l.pool, sequences, distill_options, *adam, step, [&](const DistillStep& s) {
       step = s.step;
       progress.advance();
       log_step(s, o.train.log_every, o.train.steps, fmt::format("round {}: ", round));
@@ -216,11 +231,12 @@ void run_prune(const PruneOptions& o) {
   write_model_dir(params, l.model->dir(), o.train.out, output_dtype_for(l.model->config()), true, extra);
   write_text_file_atomic(o.train.out + "/prune_report.json", report.dump(2) + "\n");
   fs::remove_all(partial);
-  log_info("prune: wrote {} (MLP widths {})", o.train.out, fmt::join(params.config.intermediate_size, ","));
+  log_info("prune: wrote {} (MLP widths {})", o.train.out, describe_widths(params.config.intermediate_size));
 }
 
 void run_distill(const DistillCliOptions& o) {
   PANGU_CHECK(!o.model.model.empty(), "distill: give the student with -m or --student");
+  PANGU_CHECK(!o.train.data.empty(), "distill: give training text with --data");
   PANGU_CHECK(o.train.force || o.train.resume || !fs::exists(o.train.out), "{} exists; pass --force to replace it",
               o.train.out);
   Loaded l = load(o.model);
