@@ -71,54 +71,34 @@ ChannelScores channel_importance(const Params<float>& p, Importance kind,
     for (const auto& seq : calibration)
       accumulate_mlp_input_squares(p, seq.data(), static_cast<int64_t>(seq.size()), hidden_sq, inter_sq, &pool);
 
+  // One weight's contribution to its channel's score; `input_norm` is ||x|| of the feature it reads (Wanda).
+  auto term = [kind](float w, float grad, double input_norm) -> double {
+    switch (kind) {
+      case Importance::kTaylor: return std::fabs(static_cast<double>(w) * grad);
+      case Importance::kTaylorVector: return static_cast<double>(w) * grad;  // signed: summed, then |.|
+      case Importance::kMagnitude: return std::fabs(w);
+      case Importance::kWanda: return std::fabs(w) * input_norm;
+      case Importance::kRandom: break;
+    }
+    return 0.0;
+  };
+  const bool have_grads = kind == Importance::kTaylor || kind == Importance::kTaylorVector;
   for (size_t l = 0; l < p.layers.size(); ++l) {
     const LayerParams<float>& L = p.layers[l];
     const int64_t I = c.intermediate_size[l];
+    auto grad = [&](const std::vector<float>& g, size_t at) { return have_grads ? g[at] : 0.0f; };
     for (int64_t j = 0; j < I; ++j) {
-      double sum = 0;  // signed sum for taylor-vector, sum of magnitudes otherwise
-      // Row j of gate and up: [j * H, (j + 1) * H).
-      for (int64_t i = 0; i < H; ++i) {
-        const size_t at = static_cast<size_t>(j * H + i);
-        for (int which = 0; which < 2; ++which) {
-          const float w = which == 0 ? L.w_gate[at] : L.w_up[at];
-          switch (kind) {
-            case Importance::kTaylor:
-              sum += std::fabs(static_cast<double>(w) * (which == 0 ? grads.layers[l].w_gate : grads.layers[l].w_up)[at]);
-              break;
-            case Importance::kTaylorVector:
-              sum += static_cast<double>(w) * (which == 0 ? grads.layers[l].w_gate : grads.layers[l].w_up)[at];
-              break;
-            case Importance::kMagnitude:
-              sum += std::fabs(w);
-              break;
-            case Importance::kWanda:
-              sum += std::fabs(w) * std::sqrt(hidden_sq[l][static_cast<size_t>(i)]);
-              break;
-            case Importance::kRandom:
-              break;
-          }
-        }
+      double sum = 0;
+      for (int64_t i = 0; i < H; ++i) {  // row j of gate and up
+        const auto at = static_cast<size_t>(j * H + i);
+        const double norm = kind == Importance::kWanda ? std::sqrt(hidden_sq[l][static_cast<size_t>(i)]) : 0.0;
+        sum += term(L.w_gate[at], grad(grads.layers.empty() ? L.w_gate : grads.layers[l].w_gate, at), norm);
+        sum += term(L.w_up[at], grad(grads.layers.empty() ? L.w_up : grads.layers[l].w_up, at), norm);
       }
-      // Column j of down: element [h * I + j].
-      for (int64_t h = 0; h < H; ++h) {
-        const size_t at = static_cast<size_t>(h * I + j);
-        const float w = L.w_down[at];
-        switch (kind) {
-          case Importance::kTaylor:
-            sum += std::fabs(static_cast<double>(w) * grads.layers[l].w_down[at]);
-            break;
-          case Importance::kTaylorVector:
-            sum += static_cast<double>(w) * grads.layers[l].w_down[at];
-            break;
-          case Importance::kMagnitude:
-            sum += std::fabs(w);
-            break;
-          case Importance::kWanda:
-            sum += std::fabs(w) * std::sqrt(inter_sq[l][static_cast<size_t>(j)]);
-            break;
-          case Importance::kRandom:
-            break;
-        }
+      const double down_norm = kind == Importance::kWanda ? std::sqrt(inter_sq[l][static_cast<size_t>(j)]) : 0.0;
+      for (int64_t h = 0; h < H; ++h) {  // column j of down
+        const auto at = static_cast<size_t>(h * I + j);
+        sum += term(L.w_down[at], grad(grads.layers.empty() ? L.w_down : grads.layers[l].w_down, at), down_norm);
       }
       scores[l][static_cast<size_t>(j)] = kind == Importance::kTaylorVector ? std::fabs(sum) : sum;
     }

@@ -97,13 +97,7 @@ TEST(Eval, KilledRunResumesWhereItStopped) {
   TempDir dir;
   const std::string args = eval_args(dir.path(), "mmlu", "--limit 5");
   const std::string samples = dir / "mmlu.jsonl";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string cmd = std::string("exec ") + PANGU_BINARY + " " + args + " >/dev/null 2>&1";
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  const pid_t pid = test::start_pangu(args);
   // Kill it once some samples are written, well before the 285 it was asked for.
   size_t seen = 0;
   for (int i = 0; i < 3000 && seen < 20; ++i) {

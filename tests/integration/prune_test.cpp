@@ -94,13 +94,7 @@ TEST(Prune, KilledRunResumes) {
   TempDir dir;
   const std::string out = dir / "resumed";
   const std::string args = prune_args(out, "--ratio 0.2083 --steps 30 --save-every 5 --lr 1e-3");
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    const std::string cmd = std::string("exec ") + PANGU_BINARY + " " + args + " >/dev/null 2>&1";
-    execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  const pid_t pid = test::start_pangu(args);
   // Kill it once a checkpoint past the first round exists.
   for (int i = 0; i < 6000; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
