@@ -29,7 +29,7 @@ const std::string& teacher_text() {
     const char* prompts[] = {"Once upon a time", "One day", "Tom and Lily", "There was a little"};
     for (int seed = 1; seed <= 48; ++seed) {
       const auto r = run_pangu("run -m " + shared("models/stories260K") + " -p \"" + prompts[seed % 4] +
-                               "\" -n 200 --temp 1 --top-k 0 --top-p 1 --min-p 0 -s " + std::to_string(seed));
+                               "\" -n 200 -t 1 --temp 1 --top-k 0 --top-p 1 --min-p 0 -s " + std::to_string(seed));
       text += std::string(prompts[seed % 4]) + r.out + "\n\n";
     }
     path = dir / "teacher_stories.txt";
