@@ -33,7 +33,7 @@ std::vector<nlohmann::json> read_records(const std::string& path) {
 
 std::string eval_args(const std::string& out, const std::string& task, const std::string& extra = "") {
   return "eval -m " + shared("models/stories260K") + " --data " + shared("data") + " --task " + task +
-         " --out " + out + " -t 2 " + extra;
+         " --out " + out + " -t 1 " + extra;
 }
 
 void expect_complete_run(const std::string& dir, const std::string& task, size_t n) {

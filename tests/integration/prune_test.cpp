@@ -40,7 +40,7 @@ const std::string& teacher_text() {
 
 std::string prune_args(const std::string& out, const std::string& extra) {
   return "prune -m " + shared("models/stories260K") + " -o " + out + " --align 4 --rounds 5 --seq-len 128 --data " +
-         teacher_text() + " --eval-data " + test::test_data("heldout_stories.txt") + " -t 2 " + extra;
+         teacher_text() + " --eval-data " + test::test_data("heldout_stories.txt") + " -t 1 " + extra;
 }
 
 double final_kl(const std::string& out, const char* which) {
@@ -136,7 +136,7 @@ TEST(Distill, StudentMovesTowardTheTeacher) {
   ASSERT_EQ(run_pangu(prune_args(dir / "pruned", "--ratio 0.2083 --steps 0")).exit_code, 0);
   const auto r = run_pangu("distill --student " + dir / "pruned" + " --teacher " + shared("models/stories260K") +
                            " -o " + dir / "out" + " --data " + teacher_text() + " --eval-data " +
-                           test::test_data("heldout_stories.txt") + " --steps 60 --lr 1e-3 --seq-len 128 -t 2");
+                           test::test_data("heldout_stories.txt") + " --steps 60 --lr 1e-3 --seq-len 128 -t 1");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto report = read_json(dir / "out/distill_report.json");
   EXPECT_LT(report["after"]["kl"].get<double>(), 0.5 * report["before"]["kl"].get<double>());
