@@ -44,6 +44,7 @@ Evaluator::FittedPrompt Evaluator::fit_prompt(const EvalTask& task, const EvalSa
 }
 
 int64_t Evaluator::reuse_prefix(const std::vector<int32_t>& tokens) {
+  PANGU_CHECK(!tokens.empty(), "eval: a prompt encoded to no tokens");
   size_t keep = 0;
   while (keep < held_.size() && keep < tokens.size() && held_[keep] == tokens[keep]) ++keep;
   keep = std::min<size_t>({keep, tokens.size() - 1, static_cast<size_t>(session_->n_past())});
