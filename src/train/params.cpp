@@ -58,32 +58,14 @@ void widen_matrix(const WeightMatrix& w, std::vector<float>& out) {
   PANGU_CHECK(static_cast<int64_t>(out.size()) == w.rows * w.cols, "training: matrix of {}x{} does not fit {} values",
               w.rows, w.cols, out.size());
   const int64_t groups = w.n_groups();
-  const int64_t group = w.group_size > 0 ? w.group_size : w.cols;
-  std::vector<uint8_t> codes(static_cast<size_t>(w.cols));
   for (int64_t r = 0; r < w.rows; ++r) {
-    float* dst = out.data() + r * w.cols;
     const auto* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes();
-    switch (w.quant) {
-      case QuantFormat::kNone:
-        to_f32(w.dtype, row, w.cols, dst);
-        break;
-      case QuantFormat::kInt8:
-      case QuantFormat::kInt4:
-        for (int64_t c = 0; c < w.cols; ++c) {
-          const int64_t g = c / group;
-          int q;
-          if (w.quant == QuantFormat::kInt8) {
-            q = static_cast<int8_t>(row[c]);
-          } else {
-            const uint8_t byte = row[c / 2];
-            const int nibble = (c % 2 == 0) ? (byte & 0x0F) : (byte >> 4);
-            q = nibble >= 8 ? nibble - 16 : nibble;
-          }
-          const float offset = w.offset ? w.offset[r * groups + g] : 0.0f;
-          dst[c] = (static_cast<float>(q) - offset) * w.scale[r * groups + g];
-        }
-        break;
-    }
+    float* dst = out.data() + r * w.cols;
+    if (w.quant == QuantFormat::kNone)
+      to_f32(w.dtype, row, w.cols, dst);
+    else
+      dequantize_row(row, w.scale + r * groups, w.offset ? w.offset + r * groups : nullptr, w.cols, w.quant,
+                     w.group_size > 0 ? w.group_size : w.cols, dst);
   }
 }
 

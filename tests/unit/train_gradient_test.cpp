@@ -8,6 +8,7 @@
 
 #include "core/thread_pool.h"
 #include "pangu/model.h"
+#include "quant/quantize_model.h"
 #include "test_util.h"
 #include "train/backprop.h"
 
@@ -133,8 +134,9 @@ TEST(TrainGradient, KlOfAModelWithItselfIsZeroWithZeroGradient) {
   EXPECT_LT(max_grad, 1e-6);
 }
 
-TEST(TrainGradient, TrainingForwardMatchesTheInferenceEngine) {
-  const auto model = Model::load(test::shared("models/stories260K"));
+// The training forward (f32 master weights widened from the stored dtype) against the engine's own forward.
+void expect_training_forward_matches_engine(const std::string& dir) {
+  const auto model = Model::load(dir);
   const Params<float> p = params_from_model(*model);
   const std::vector<int32_t> tokens = {1, 403, 407, 261, 378, 1150 % 512, 290, 259, 1, 77};
   const int64_t n = static_cast<int64_t>(tokens.size()), V = model->config().vocab_size;
@@ -145,7 +147,22 @@ TEST(TrainGradient, TrainingForwardMatchesTheInferenceEngine) {
   const float* infer = session.forward(tokens, true);
   double max_err = 0;
   for (int64_t i = 0; i < n * V; ++i) max_err = std::max(max_err, std::fabs(double(train_logits[i]) - infer[i]));
-  EXPECT_LT(max_err, 1e-3);
+  EXPECT_LT(max_err, 1e-3) << dir;
+}
+
+TEST(TrainGradient, TrainingForwardMatchesTheInferenceEngine) {
+  expect_training_forward_matches_engine(test::shared("models/stories260K"));
+}
+
+TEST(TrainGradient, QuantizedWeightsWidenToWhatTheEngineComputes) {
+  for (const char* scheme : {"w8a16", "w4a16-g128"}) {
+    test::TempDir tmp;
+    QuantizeOptions options;
+    options.scheme = parse_quant_scheme(scheme);
+    ThreadPool pool(1);
+    quantize_model(test::shared("models/stories260K"), tmp / "q", options, pool);
+    expect_training_forward_matches_engine(tmp / "q");
+  }
 }
 
 }  // namespace
