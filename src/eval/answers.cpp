@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "eval/log_prob.h"
+
 namespace pangu {
 
 namespace {
@@ -135,22 +137,8 @@ std::string extract_mbpp_code(std::string_view completion) {
   return out;
 }
 
-namespace {
-double log_sum_exp(const float* logits, int64_t vocab) {
-  double max = -INFINITY;
-  for (int64_t v = 0; v < vocab; ++v) max = std::max(max, static_cast<double>(logits[v]));
-  double sum = 0;
-  for (int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(logits[v]) - max);
-  return max + std::log(sum);
-}
-}  // namespace
-
-double token_logprob(const float* logits, int64_t vocab, int32_t id) {
-  return static_cast<double>(logits[id]) - log_sum_exp(logits, vocab);
-}
-
 ChoiceScore score_choices(const float* logits, int64_t vocab, const std::vector<int32_t>& choice_tokens) {
-  const double lse = log_sum_exp(logits, vocab);
+  const double lse = log_normalizer(logits, vocab);
   ChoiceScore score;
   for (size_t c = 0; c < choice_tokens.size(); ++c) {
     score.logprobs.push_back(static_cast<double>(logits[choice_tokens[c]]) - lse);

@@ -26,9 +26,6 @@ bool numbers_match(const std::string& a, const std::string& b);
 // missing), with the quotes OpenCompass's shots wrap code in removed and CRLF made LF.
 std::string extract_mbpp_code(std::string_view completion);
 
-// log softmax(logits)[id] in double precision over the whole vocabulary.
-double token_logprob(const float* logits, int64_t vocab, int32_t id);
-
 struct ChoiceScore {
   int best = -1;                 // index of the highest log-probability (the first on ties)
   std::vector<double> logprobs;  // one per choice

@@ -10,6 +10,7 @@
 
 #include "pangu/error.h"
 #include "pangu/model.h"
+#include "eval/log_prob.h"
 
 namespace pangu {
 
@@ -45,14 +46,6 @@ void write_all(std::FILE* f, const void* data, size_t bytes, const std::string& 
 
 void read_all(std::FILE* f, void* data, size_t bytes, const std::string& path) {
   if (std::fread(data, 1, bytes, f) != bytes) fail("{}: file is truncated", path);
-}
-
-// log-softmax of one row in double; returns log Z.
-double log_normalizer(const float* logits, int64_t vocab) {
-  const float max = *std::max_element(logits, logits + vocab);
-  double sum = 0;
-  for (int64_t i = 0; i < vocab; ++i) sum += std::exp(static_cast<double>(logits[i]) - max);
-  return max + std::log(sum);
 }
 
 double mean(const std::vector<double>& v) {

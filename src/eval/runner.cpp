@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "eval/answers.h"
+#include "eval/log_prob.h"
 #include "pangu/error.h"
 
 namespace pangu {

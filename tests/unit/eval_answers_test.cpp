@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "eval/answers.h"
+#include "eval/log_prob.h"
 
 namespace pangu {
 namespace {
