@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <memory>
 
+#include "eval/log_prob.h"
 #include "pangu/error.h"
 #include "pangu/model.h"
-#include "eval/log_prob.h"
 
 namespace pangu {
 

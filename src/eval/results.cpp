@@ -29,22 +29,15 @@ bool record_correct(const Json& r) { return r.value("correct", false); }
 
 std::vector<Json> parse_sample_records(const std::string& text, const std::string& origin, size_t* complete_bytes) {
   std::vector<Json> records;
-  size_t start = 0, complete = 0;
-  int64_t line = 0;
-  while (start < text.size()) {
-    const size_t end = text.find('\n', start);
-    if (end == std::string::npos) break;  // torn: written without its newline
-    ++line;
-    const std::string row = text.substr(start, end - start);
-    if (row.find_first_not_of(" \t\r") != std::string::npos) {
-      Json record = parse_json_text(row, fmt::format("{}:{}", origin, line));
-      PANGU_CHECK(record.is_object() && record.contains("id") && record["id"].is_string(),
-                  "{}:{}: expected a sample record with a string \"id\"", origin, line);
-      records.push_back(std::move(record));
-    }
-    start = end + 1;
-    complete = start;
-  }
+  size_t complete = 0;
+  for_each_jsonl_record(
+      text, origin,
+      [&](Json& record, int64_t line) {
+        PANGU_CHECK(record.is_object() && record.contains("id") && record["id"].is_string(),
+                    "{}:{}: expected a sample record with a string \"id\"", origin, line);
+        records.push_back(std::move(record));
+      },
+      &complete);
   if (complete_bytes) *complete_bytes = complete;
   return records;
 }

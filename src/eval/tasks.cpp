@@ -19,24 +19,15 @@ std::string trim_right(std::string s) {
   return s;
 }
 
+// The records of a JSONL data file, each with its line number in "__line" for later errors.
 std::vector<Json> read_jsonl(const std::string& path) {
-  const std::string text = read_text_file(path, "data file");
   std::vector<Json> records;
-  size_t start = 0;
-  int64_t line = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    ++line;
-    const std::string row = text.substr(start, end - start);
-    start = end + 1;
-    if (row.find_first_not_of(" \t\r") == std::string::npos) continue;
-    Json record = parse_json_text(row, fmt::format("{}:{}", path, line));
+  for_each_jsonl_record(read_text_file(path, "data file"), path, [&](Json& record, int64_t line) {
     PANGU_CHECK(record.is_object(), "{}:{}: expected a JSON object per line, found {}", path, line,
                 record.type_name());
     record["__line"] = line;
     records.push_back(std::move(record));
-  }
+  });
   return records;
 }
 

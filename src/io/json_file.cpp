@@ -1,7 +1,9 @@
 #include "io/json_file.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -43,6 +45,30 @@ void write_text_file_atomic(const std::string& path, const std::string& text) {
     std::remove(tmp.c_str());
     fail("{}: cannot rename {} into place", path, tmp);
   }
+}
+
+}  // namespace pangu
+
+namespace pangu {
+
+void for_each_jsonl_record(const std::string& text, const std::string& origin,
+                           const std::function<void(Json& record, int64_t line)>& fn, size_t* complete_bytes) {
+  size_t start = 0;
+  int64_t line = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) {
+      if (complete_bytes) break;  // torn: written without its newline
+      end = text.size();
+    }
+    ++line;
+    const std::string row = text.substr(start, end - start);
+    start = end + 1;
+    if (row.find_first_not_of(" \t\r") == std::string::npos) continue;
+    Json record = parse_json_text(row, fmt::format("{}:{}", origin, line));
+    fn(record, line);
+  }
+  if (complete_bytes) *complete_bytes = std::min(start, text.size());
 }
 
 }  // namespace pangu

@@ -1,6 +1,7 @@
 // JSON files with errors that name the file and the field.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -15,6 +16,13 @@ std::string read_text_file(const std::string& path, const char* what = "file"); 
 Json read_json_file(const std::string& path);  // throws naming path and parse position
 Json parse_json_text(const std::string& text, const std::string& origin);
 void write_text_file_atomic(const std::string& path, const std::string& text);  // temp file + rename
+
+// Calls fn(record, line) for every non-blank line of JSONL text; a line that is not JSON is an error naming
+// origin:line. With complete_bytes, a last line without its newline (a torn write) is left unparsed and
+// *complete_bytes gets the offset where the last complete line ends.
+void for_each_jsonl_record(const std::string& text, const std::string& origin,
+                           const std::function<void(Json& record, int64_t line)>& fn,
+                           size_t* complete_bytes = nullptr);
 
 // Field access: a missing field or a wrong type is an error naming the file and the key.
 template <typename T>

@@ -36,17 +36,11 @@ std::vector<std::string> read_corpus_documents(const std::string& path) {
   const std::string text = read_text_file(path, "text file");
   std::vector<std::string> docs;
   if (has_extension(path, ".jsonl")) {
-    std::istringstream in(text);
-    std::string line;
-    size_t line_no = 0;
-    while (std::getline(in, line)) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      const Json record = parse_json_text(line, fmt::format("{}:{}", path, line_no));
+    for_each_jsonl_record(text, path, [&docs](Json& record, int64_t) {
       std::string doc;
       collect_strings(record, doc);
       if (!doc.empty()) docs.push_back(std::move(doc));
-    }
+    });
   } else if (has_extension(path, ".csv")) {
     for (const CsvRow& row : parse_csv(text, path)) {
       std::string doc;
