@@ -43,11 +43,28 @@ Params<float> trainable_gradients(const ModelConfig& config, bool mlp_only) {
 
 namespace {
 
-void teacher_logits(const Model& teacher, ThreadPool& pool, const std::vector<int32_t>& seq, std::vector<float>& out) {
-  Session session(teacher, static_cast<int64_t>(seq.size()), pool);
-  const float* logits = session.forward(seq, true);
-  out.assign(logits, logits + static_cast<int64_t>(seq.size()) * teacher.config().vocab_size);
-}
+// The teacher's logits for one sequence at a time, from one session (KV cache and scratch) reused for all.
+class TeacherLogits {
+ public:
+  TeacherLogits(const Model& teacher, ThreadPool& pool, const std::vector<std::vector<int32_t>>& sequences)
+      : teacher_(teacher), session_(teacher, longest(sequences), pool) {}
+  const float* operator()(const std::vector<int32_t>& seq) {
+    session_.truncate(0);
+    const float* logits = session_.forward(seq, true);
+    logits_.assign(logits, logits + static_cast<int64_t>(seq.size()) * teacher_.config().vocab_size);
+    return logits_.data();
+  }
+
+ private:
+  static int64_t longest(const std::vector<std::vector<int32_t>>& sequences) {
+    size_t n = 1;
+    for (const auto& s : sequences) n = std::max(n, s.size());
+    return static_cast<int64_t>(n);
+  }
+  const Model& teacher_;
+  Session session_;
+  std::vector<float> logits_;
+};
 
 void zero(Params<float>& g) {
   g.for_each_tensor([](const std::string&, std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); });
@@ -70,7 +87,7 @@ void distill(Params<float>& student, const Model& teacher, ThreadPool& pool,
               student.config.vocab_size);
   PANGU_CHECK(o.batch >= 1, "--batch {}: expected at least 1", o.batch);
   Params<float> grads = trainable_gradients(student.config, o.mlp_only);
-  std::vector<float> teacher_out;
+  TeacherLogits teacher_logits(teacher, pool, sequences);
   for (int64_t step = first_step; step < o.steps; ++step) {
     const auto start = std::chrono::steady_clock::now();
     zero(grads);
@@ -79,10 +96,9 @@ void distill(Params<float>& student, const Model& teacher, ThreadPool& pool,
     int64_t tokens = 0;
     for (int64_t b = 0; b < o.batch; ++b) {
       const auto& seq = sequences[static_cast<size_t>((step * o.batch + b) % static_cast<int64_t>(sequences.size()))];
-      const bool need_teacher = o.loss.kl_weight != 0;
-      if (need_teacher) teacher_logits(teacher, pool, seq, teacher_out);
-      const LossValue v = forward_backward(student, seq.data(), static_cast<int64_t>(seq.size()),
-                                           need_teacher ? teacher_out.data() : nullptr, o.loss, &grads, &pool);
+      const float* targets = o.loss.kl_weight != 0 ? teacher_logits(seq) : nullptr;
+      const LossValue v =
+          forward_backward(student, seq.data(), static_cast<int64_t>(seq.size()), targets, o.loss, &grads, &pool);
       log.loss.total += v.total / static_cast<double>(o.batch);
       log.loss.ce += v.ce / static_cast<double>(o.batch);
       log.loss.kl += v.kl / static_cast<double>(o.batch);
@@ -101,11 +117,10 @@ void distill(Params<float>& student, const Model& teacher, ThreadPool& pool,
 LossValue distillation_loss(const Params<float>& student, const Model& teacher, ThreadPool& pool,
                             const std::vector<std::vector<int32_t>>& sequences) {
   LossValue mean;
-  std::vector<float> teacher_out;
+  TeacherLogits teacher_logits(teacher, pool, sequences);
   LossSpec spec{1.0, 1.0, 1.0};
   for (const auto& seq : sequences) {
-    teacher_logits(teacher, pool, seq, teacher_out);
-    const LossValue v = forward_backward(student, seq.data(), static_cast<int64_t>(seq.size()), teacher_out.data(),
+    const LossValue v = forward_backward(student, seq.data(), static_cast<int64_t>(seq.size()), teacher_logits(seq),
                                          spec, static_cast<Params<float>*>(nullptr), &pool);
     mean.ce += v.ce / static_cast<double>(sequences.size());
     mean.kl += v.kl / static_cast<double>(sequences.size());

@@ -42,9 +42,11 @@ class AdamW {
   void step(Params<float>& params, const Params<float>& grads, double lr);
   int64_t steps() const { return t_; }
   // Moments and step count, for checkpoints: name -> m, v.
-  std::vector<std::string> tensor_names() const { return names_; }
+  const std::vector<std::string>& tensor_names() const { return names_; }
   std::vector<float>& first_moment(size_t i) { return m_[i]; }
   std::vector<float>& second_moment(size_t i) { return v_[i]; }
+  const std::vector<float>& first_moment(size_t i) const { return m_[i]; }
+  const std::vector<float>& second_moment(size_t i) const { return v_[i]; }
   void set_steps(int64_t t) { t_ = t; }
 
  private:

@@ -35,11 +35,10 @@ void save_train_state(const std::string& dir, const Params<float>& params, const
   write_safetensors(staged.file("student.safetensors"), tensors);
   if (adam) {
     std::vector<TensorToWrite> moments;
-    auto* a = const_cast<AdamW*>(adam);
-    const auto names = adam->tensor_names();
+    const auto& names = adam->tensor_names();
     for (size_t i = 0; i < names.size(); ++i) {
-      moments.push_back(f32_tensor(names[i] + ".m", a->first_moment(i)));
-      moments.push_back(f32_tensor(names[i] + ".v", a->second_moment(i)));
+      moments.push_back(f32_tensor(names[i] + ".m", adam->first_moment(i)));
+      moments.push_back(f32_tensor(names[i] + ".v", adam->second_moment(i)));
     }
     write_safetensors(staged.file("adam.safetensors"), moments);
     state["adam_steps"] = adam->steps();
@@ -62,7 +61,7 @@ Json load_train_state(const std::string& dir, const ModelConfig& base, Params<fl
   params.for_each_tensor([&](const std::string& name, std::vector<float>& v) { read_f32(student, name, v); });
   if (adam) {
     const Checkpoint moments = Checkpoint::open_file(dir + "/adam.safetensors");
-    const auto names = adam->tensor_names();
+    const auto& names = adam->tensor_names();
     for (size_t i = 0; i < names.size(); ++i) {
       read_f32(moments, names[i] + ".m", adam->first_moment(i));
       read_f32(moments, names[i] + ".v", adam->second_moment(i));
