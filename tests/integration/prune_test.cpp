@@ -116,7 +116,7 @@ TEST(Prune, KilledRunResumes) {
   EXPECT_NE(r.err.find("resuming round"), std::string::npos) << r.err;
   EXPECT_EQ(read_json(out + "/config.json")["intermediate_size"], 136);
   EXPECT_EQ(read_json(out + "/prune_report.json")["rounds"].size(), 5u);
-  // A different setting does not resume someone else's checkpoint.
+  EXPECT_FALSE(std::filesystem::exists(out + ".partial"));
   EXPECT_EQ(run_pangu("run -m " + out + " -p \"Tom\" -n 8 --greedy").exit_code, 0);
 }
 
