@@ -151,7 +151,7 @@ void run_prune(const PruneOptions& o) {
   Json settings = o.train.settings();
   settings.update({{"model", fs::absolute(l.model->dir()).lexically_normal().string()}, {"ratio", o.ratio},
                    {"align", o.align}, {"rounds", o.rounds}, {"importance", o.importance}, {"global", o.global},
-                   {"calibration", o.calibration}, {"seed", o.seed}});
+                   {"calibration", o.calibration}, {"seed", o.seed}, {"teacher", o.teacher}});
   const std::vector<int64_t> original = l.model->config().intermediate_size;
   const DistillOptions distill_options = o.train.distill_options();
 
@@ -161,14 +161,13 @@ void run_prune(const PruneOptions& o) {
   Json report = {{"settings", settings}, {"rounds", Json::array()}};
   std::unique_ptr<AdamW> adam;
   if (o.train.resume && fs::exists(partial + "/state.json")) {
-    const Json peek = read_json_file(partial + "/state.json");
-    PANGU_CHECK(peek.value("settings", Json()) == settings,
+    const Json state = load_train_state(partial, l.model->config(), params);
+    PANGU_CHECK(state.value("settings", Json()) == settings,
                 "{}/state.json was written with other settings; rerun without --resume to start over", partial);
-    Json state = load_train_state(partial, l.model->config(), params, nullptr);
     pruned_this_round = state.at("pruned").get<bool>();
     if (pruned_this_round) {  // mid-round: the optimizer's moments were saved too
       adam = std::make_unique<AdamW>(trainable_gradients(params.config, o.train.mlp_only), distill_options.adam);
-      state = load_train_state(partial, l.model->config(), params, adam.get());
+      load_adam_state(partial, state, *adam);
     }
     round = state.at("round").get<int64_t>();
     step = state.at("step").get<int64_t>();
@@ -258,9 +257,11 @@ void run_distill(const DistillCliOptions& o) {
   int64_t step = 0;
   Json report = {{"settings", settings}};
   if (o.train.resume && fs::exists(partial + "/state.json")) {
-    PANGU_CHECK(read_json_file(partial + "/state.json").value("settings", Json()) == settings,
+    const Json state = load_train_state(partial, l.model->config(), params);
+    PANGU_CHECK(state.value("settings", Json()) == settings,
                 "{}/state.json was written with other settings; rerun without --resume to start over", partial);
-    step = load_train_state(partial, l.model->config(), params, &adam).at("step").get<int64_t>();
+    load_adam_state(partial, state, adam);
+    step = state.at("step").get<int64_t>();
     log_info("distill: resuming at step {} from {}", step, partial);
   }
   if (!held_out.empty()) report["before"] = loss_json(distillation_loss(params, *teacher, *l.pool, held_out));

@@ -287,17 +287,12 @@ void position_loss(T* logits, int64_t V, int32_t target, const float* teacher, c
   for (int64_t v = 0; v < V; ++v) logits[v] = static_cast<T>(grad[v]);
 }
 
-// Frozen tensors have empty gradient vectors: their weight products are skipped (the input gradients still
-// flow through them).
+// Frozen tensors have empty gradient vectors (a bias is frozen with its weight): their weight products are
+// skipped, while the input gradients still flow through them.
 template <typename T>
 void accumulate_weight(const T* dy, const T* x, int64_t n, int64_t out, int64_t in, std::vector<T>& dw,
                        std::vector<T>& db, ThreadPool* pool) {
-  if (dw.empty() && db.empty()) return;
-  if (dw.empty()) {
-    for (int64_t t = 0; t < n; ++t)
-      for (int64_t o = 0; o < out; ++o) db[o] += dy[t * out + o];
-    return;
-  }
+  if (dw.empty()) return;
   linear_backward_weight(dy, x, n, out, in, dw.data(), db.empty() ? nullptr : db.data(), pool);
 }
 

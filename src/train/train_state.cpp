@@ -48,7 +48,7 @@ void save_train_state(const std::string& dir, const Params<float>& params, const
   staged.commit();
 }
 
-Json load_train_state(const std::string& dir, const ModelConfig& base, Params<float>& params, AdamW* adam) {
+Json load_train_state(const std::string& dir, const ModelConfig& base, Params<float>& params) {
   const std::string state_path = dir + "/state.json";
   Json state = read_json_file(state_path);
   ModelConfig config = base;
@@ -59,16 +59,17 @@ Json load_train_state(const std::string& dir, const ModelConfig& base, Params<fl
   params = zero_params<float>(config);
   const Checkpoint student = Checkpoint::open_file(dir + "/student.safetensors");
   params.for_each_tensor([&](const std::string& name, std::vector<float>& v) { read_f32(student, name, v); });
-  if (adam) {
-    const Checkpoint moments = Checkpoint::open_file(dir + "/adam.safetensors");
-    const auto& names = adam->tensor_names();
-    for (size_t i = 0; i < names.size(); ++i) {
-      read_f32(moments, names[i] + ".m", adam->first_moment(i));
-      read_f32(moments, names[i] + ".v", adam->second_moment(i));
-    }
-    adam->set_steps(json_required<int64_t>(state, "adam_steps", state_path));
-  }
   return state;
+}
+
+void load_adam_state(const std::string& dir, const Json& state, AdamW& adam) {
+  const Checkpoint moments = Checkpoint::open_file(dir + "/adam.safetensors");
+  const auto& names = adam.tensor_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    read_f32(moments, names[i] + ".m", adam.first_moment(i));
+    read_f32(moments, names[i] + ".v", adam.second_moment(i));
+  }
+  adam.set_steps(json_required<int64_t>(state, "adam_steps", dir + "/state.json"));
 }
 
 }  // namespace pangu

@@ -15,7 +15,9 @@ namespace pangu {
 void save_train_state(const std::string& dir, const Params<float>& params, const AdamW* adam, Json state);
 
 // Reads a checkpoint written by save_train_state: params take the saved widths on top of `base` (the source
-// model's config); adam (when given, and built for the restored params) gets its moments back.
-Json load_train_state(const std::string& dir, const ModelConfig& base, Params<float>& params, AdamW* adam);
+// model's config). Returns the state.
+Json load_train_state(const std::string& dir, const ModelConfig& base, Params<float>& params);
+// Restores the AdamW moments and step count of that checkpoint into `adam`, built for the restored params.
+void load_adam_state(const std::string& dir, const Json& state, AdamW& adam);
 
 }  // namespace pangu

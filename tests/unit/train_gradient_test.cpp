@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/log.h"
 #include "core/thread_pool.h"
 #include "pangu/model.h"
 #include "quant/quantize_model.h"
@@ -155,6 +156,7 @@ TEST(TrainGradient, TrainingForwardMatchesTheInferenceEngine) {
 }
 
 TEST(TrainGradient, QuantizedWeightsWidenToWhatTheEngineComputes) {
+  set_log_level(LogLevel::kQuiet);  // no progress lines from quantize_model
   for (const char* scheme : {"w8a16", "w4a16-g128"}) {
     test::TempDir tmp;
     QuantizeOptions options;
