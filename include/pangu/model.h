@@ -22,6 +22,9 @@ struct LoadOptions {
   // stored head: for a tied openPangu-1B that halves the 0.44 GiB the head costs every decoded token.
   // The embedding keeps its dtype for lookups, which touch only the rows of the tokens seen.
   bool int8_head = false;
+  // Repack int8 and bf16 matrices at load for the tiled kernels (one resident copy either way); off only to
+  // compare with the row-major kernels.
+  bool pack = true;
 };
 
 class Model {
@@ -48,7 +51,7 @@ class Model {
   std::unique_ptr<Checkpoint> checkpoint_;
   std::unique_ptr<QuantDescription> quant_;
   std::unique_ptr<ModelWeights> weights_;
-  std::vector<int8_t> head_codes_;  // the int8 head of LoadOptions::int8_head
+  std::vector<int8_t> head_codes_;  // the int8 head of LoadOptions::int8_head when not packed
   std::vector<float> head_scales_;
 };
 

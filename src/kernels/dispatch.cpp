@@ -6,6 +6,7 @@
 #include "core/thread_pool.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/kernels.h"
+#include "kernels/packed.h"
 #include "kernels/ref/dot_ref.h"
 #include "pangu/error.h"
 
@@ -122,7 +123,10 @@ int64_t WeightMatrix::row_bytes() const {
 }
 
 size_t WeightMatrix::stored_bytes() const {
-  size_t bytes = static_cast<size_t>(rows * row_bytes());
+  // Packed panels round rows up to 16 and columns up to 2.
+  const int64_t stored_rows = packed ? packed_panels(rows) * kPanelRows : rows;
+  const int64_t stored_row_bytes = packed ? 2 * packed_pairs(cols) * static_cast<int64_t>(dtype_size(dtype)) : row_bytes();
+  size_t bytes = static_cast<size_t>(stored_rows * stored_row_bytes);
   if (quant != QuantFormat::kNone)
     bytes += static_cast<size_t>(rows * n_groups()) * sizeof(float) * (offset ? 2 : 1);
   return bytes;
@@ -130,6 +134,10 @@ size_t WeightMatrix::stored_bytes() const {
 
 void matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias,
             ThreadPool& pool) {
+  if (w.packed) {
+    packed_matmul(w, x, n_tokens, y, bias, pool);
+    return;
+  }
   const DotKernels& k = dot_kernels(active_simd());
   const int64_t cols = w.cols;
   const int64_t rows = w.rows;

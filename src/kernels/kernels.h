@@ -19,7 +19,16 @@ SimdLevel detected_simd();              // the best the CPU supports
 SimdLevel active_simd();                // what kernels use now
 void set_active_simd(SimdLevel level);  // clamped to detected_simd(); for tests and benchmarks
 std::string_view simd_name(SimdLevel level);
-std::string cpu_features_string();  // e.g. "avx2 fma f16c avx512f avx512bf16"
+std::string cpu_features_string();
+
+// How the packed kernels feed f32 activations to bf16 weights. kSplit (the default) carries each activation
+// as the sum of two bf16 values, 16 significant bits, which keeps logits within the float64 goldens'
+// tolerance; kRound rounds it to one bf16, as llama.cpp's BF16 path does: half the products, about 0.2%
+// error per activation. The initial value comes from PANGU_BF16_ACTIVATIONS=split|round.
+enum class Bf16Activations { kSplit, kRound };
+Bf16Activations bf16_activations();
+void set_bf16_activations(Bf16Activations mode);
+std::string_view bf16_activations_name(Bf16Activations mode);  // e.g. "avx2 fma f16c avx512f avx512bf16"
 
 // How a matrix's values are stored. Quantized formats carry scales (and optional offsets) per group of
 // `group_size` consecutive columns of a row: value = (q - offset[r, g]) * scale[r, g], g = col / group_size.
@@ -39,10 +48,13 @@ struct WeightMatrix {
   const float* scale = nullptr;   // [rows, n_groups()]
   const float* offset = nullptr;  // [rows, n_groups()], or null when symmetric (all zero)
   int64_t group_size = 0;         // cols for per-channel; a multiple of 16 otherwise
+  // Built at load for the tiled kernels (kernels/packed.h); matmul reads these instead of `data` when set.
+  const void* packed = nullptr;          // panels of 16 rows, column pairs interleaved
+  const float* packed_scale = nullptr;   // int8: scales as [panel][group][16 rows]
 
   int64_t n_groups() const { return group_size > 0 ? (cols + group_size - 1) / group_size : 1; }
   int64_t row_bytes() const;  // bytes of one stored row
-  size_t stored_bytes() const;  // what a product reads: codes or values, scales, offsets when present
+  size_t stored_bytes() const;  // what a product reads: codes or values (packed when packed), scales, offsets
 };
 
 // Dot products of one stored row with an f32 vector, f32 accumulation.

@@ -6,6 +6,7 @@
 #include "core/buffer.h"
 #include "core/thread_pool.h"
 #include "io/safetensors.h"
+#include "kernels/packed.h"
 #include "quant/quantize.h"
 #include "model/weights.h"
 #include "quant/description.h"
@@ -28,24 +29,33 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& op
     m->quant_ = std::make_unique<QuantDescription>(load_quant_description(dir, m->config_.quantize));
   m->weights_ = std::make_unique<ModelWeights>(bind_weights(m->config_, *m->checkpoint_, m->quant_.get()));
   WeightMatrix& head = m->weights_->lm_head;
-  if (options.int8_head && head.quant == QuantFormat::kNone) {
+  ThreadPool pool(ThreadPool::default_threads());
+  const bool quantize_head = options.int8_head && head.quant == QuantFormat::kNone;
+  if (options.pack) pack_matrices(*m->weights_, pool, /*include_head=*/!quantize_head);
+  if (quantize_head) {
     const QuantScheme scheme = parse_quant_scheme("w8a16");
-    m->head_codes_.resize(static_cast<size_t>(head.rows * head.cols));
+    std::vector<int8_t> head_codes(static_cast<size_t>(head.rows * head.cols));
     m->head_scales_.resize(static_cast<size_t>(head.rows));
-    ThreadPool pool(ThreadPool::default_threads());
     const size_t row_bytes = static_cast<size_t>(head.cols) * dtype_size(head.dtype);
     pool.parallel_for(static_cast<size_t>(head.rows), [&](size_t begin, size_t end) {
       std::vector<float> row(static_cast<size_t>(head.cols));
       for (size_t r = begin; r < end; ++r) {
         to_f32(head.dtype, static_cast<const uint8_t*>(head.data) + r * row_bytes, head.cols, row.data());
         quantize_row(row.data(), head.cols, scheme, head.cols,
-                     reinterpret_cast<uint8_t*>(m->head_codes_.data() + r * head.cols), &m->head_scales_[r]);
+                     reinterpret_cast<uint8_t*>(head_codes.data() + r * head.cols), &m->head_scales_[r]);
       }
     });
     // The float head was read once; when it is the tied embedding, only looked-up rows are needed again.
     release_mapped_pages(head.data, static_cast<size_t>(head.rows) * row_bytes);
-    head = WeightMatrix{DType::kI8, m->head_codes_.data(), head.rows, head.cols, QuantFormat::kInt8,
+    head = WeightMatrix{DType::kI8, head_codes.data(), head.rows, head.cols, QuantFormat::kInt8,
                         m->head_scales_.data(), nullptr, head.cols};
+    if (options.pack) {
+      pack_weights(head, m->weights_->packed.emplace_back(), pool);
+      head.data = nullptr;  // the codes live on only in the packed copy
+    } else {
+      m->head_codes_ = std::move(head_codes);
+      head.data = m->head_codes_.data();
+    }
   }
   return m;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "kernels/packed.h"
 #include "pangu/error.h"
 #include "quant/description.h"
 
@@ -116,6 +117,17 @@ ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& ckpt, con
   w.final_norm = vec("model.norm.weight");
   w.lm_head = config.tie_word_embeddings ? w.embed : matrices.at("lm_head.weight");
   return w;
+}
+
+void pack_matrices(ModelWeights& weights, ThreadPool& pool, bool include_head) {
+  auto pack = [&](WeightMatrix& m) {
+    if (!packable(m) || m.packed) return;
+    pack_weights(m, weights.packed.emplace_back(), pool);
+    release_mapped_pages(m.data, static_cast<size_t>(m.rows * m.row_bytes()));
+  };
+  for (LayerWeights& l : weights.layers)
+    for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);
+  if (include_head) pack(weights.lm_head);
 }
 
 }  // namespace pangu

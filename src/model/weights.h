@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/buffer.h"
 #include "core/tensor.h"
 #include "io/safetensors.h"
 #include "kernels/kernels.h"
@@ -38,6 +39,7 @@ struct ModelWeights {
   std::vector<LayerWeights> layers;
   std::vector<float> final_norm;  // [hidden]
   WeightMatrix lm_head;           // [vocab, hidden]; the embedding itself when tied
+  std::vector<Buffer> packed;     // what the matrices' `packed` views point into (see pack_matrices)
 };
 
 struct QuantDescription;
@@ -46,5 +48,11 @@ struct QuantDescription;
 // when the model is quantized), then builds the views.
 ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& checkpoint,
                           const QuantDescription* description = nullptr);
+
+// Repacks every packable matrix (symmetric int8, bf16) for the tiled kernels and drops the mapped pages of
+// the row-major original, so one copy stays resident; `data` stays valid and faults pages back in for the
+// rare reader of rows (training, a tied embedding's lookups). Matrices whose `data` is not a file mapping
+// are packed by the caller.
+void pack_matrices(ModelWeights& weights, ThreadPool& pool, bool include_head);
 
 }  // namespace pangu

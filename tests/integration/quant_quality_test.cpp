@@ -52,7 +52,9 @@ void check_case(const Case& c) {
     const double n = golden["n_scored"].get<double>();
     SCOPED_TRACE(std::string(c.model) + " " + scheme);
     EXPECT_NEAR(r["mean_kld"].get<double>(), want["mean_kld"].get<double>(), 1e-3 * want["mean_kld"].get<double>());
-    EXPECT_NEAR(r["kld_p99"].get<double>(), want["kld_p99"].get<double>(), 1e-3 * want["kld_p99"].get<double>());
+    // The 99th percentile is a single position's KL: W8A16 rounds activations to int16 from f32 here and from
+    // float64 in the reference, and the odd half-way case that rounds differently moves it by up to ~0.5%.
+    EXPECT_NEAR(r["kld_p99"].get<double>(), want["kld_p99"].get<double>(), 1e-2 * want["kld_p99"].get<double>());
     EXPECT_NEAR(r["ppl"].get<double>(), want["ppl"].get<double>(), 1e-4 * want["ppl"].get<double>());
     // At most one position may flip on a near tie between float32 and float64 logits.
     EXPECT_NEAR(r["top1_agreement"].get<double>(), want["top1_agreement"].get<double>(), 1.01 / n);

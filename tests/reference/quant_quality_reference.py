@@ -2,7 +2,7 @@
 """Independent reference for the quantization quality figures: a float64 numpy implementation of the
 Llama forward pass (Hugging Face semantics: rotate-half RoPE, GQA, RMSNorm, SwiGLU, optional q/k/v/o
 biases), round-to-nearest W8A16 (per output channel) and W4A16 (groups of 128) written from the
-definition, and llama.cpp's perplexity chunking (chunks of n_ctx tokens, BOS first, second half scored).
+definition (W8A16 products take their activations as int16, one scale per 128 values: amax / 32767), and llama.cpp's perplexity chunking (chunks of n_ctx tokens, BOS first, second half scored).
 Tokens come from Debian's python3-sentencepiece, not from pangu.
 
     /usr/bin/python3 tests/reference/quant_quality_reference.py MODEL_DIR TEXT N_CTX [MAX_CHUNKS]
@@ -54,9 +54,22 @@ def quantize(w, bits, group):
     return out
 
 
+def int16_activations(x, group=128):
+    """Each row cut into groups of `group` values, each rounded to int16 with scale amax / 32767."""
+    out = np.empty_like(x)
+    for start in range(0, x.shape[-1], group):
+        block = x[..., start:start + group]
+        amax = np.abs(block).max(axis=-1, keepdims=True)
+        scale = amax / 32767
+        safe = np.where(amax > 0, scale, 1.0)
+        out[..., start:start + group] = np.where(amax > 0, np.rint(block / safe), 0) * scale
+    return out
+
+
 class Llama:
-    def __init__(self, cfg, t):
+    def __init__(self, cfg, t, int16_inputs=()):
         self.cfg, self.t = cfg, t
+        self.int16_inputs = set(int16_inputs)  # weights whose products take int16 activations
         self.h = cfg["hidden_size"]
         self.nh = cfg["num_attention_heads"]
         self.nkv = cfg.get("num_key_value_heads", self.nh)
@@ -71,6 +84,8 @@ class Llama:
         return x / np.sqrt((x * x).mean(-1, keepdims=True) + self.eps) * g
 
     def linear(self, x, name):
+        if name + ".weight" in self.int16_inputs:
+            x = int16_activations(x)
         y = x @ self.w(name + ".weight").T
         if name + ".bias" in self.t:
             y = y + self.t[name + ".bias"]
@@ -164,7 +179,8 @@ def main():
         for k, w in tensors.items():
             if k.endswith(linear_suffixes):
                 qt[k] = quantize(w, bits, group)
-        models[name] = Llama(cfg, qt)
+        int16_inputs = [k for k in tensors if k.endswith(linear_suffixes)] if bits == 8 else []
+        models[name] = Llama(cfg, qt, int16_inputs)
     stats = {name: {"nll": [], "kld": [], "same": []} for name in models}
     for c in range(n_chunks):
         chunk = list(ids[c * n_ctx:(c + 1) * n_ctx])

@@ -136,7 +136,7 @@ TEST(TrainGradient, KlOfAModelWithItselfIsZeroWithZeroGradient) {
 }
 
 // The training forward (f32 master weights widened from the stored dtype) against the engine's own forward.
-void expect_training_forward_matches_engine(const std::string& dir) {
+void expect_training_forward_matches_engine(const std::string& dir, double tolerance = 1e-3) {
   const auto model = Model::load(dir);
   const Params<float> p = params_from_model(*model);
   const std::vector<int32_t> tokens = {1, 403, 407, 261, 378, 1150 % 512, 290, 259, 1, 77};
@@ -148,7 +148,7 @@ void expect_training_forward_matches_engine(const std::string& dir) {
   const float* infer = session.forward(tokens, true);
   double max_err = 0;
   for (int64_t i = 0; i < n * V; ++i) max_err = std::max(max_err, std::fabs(double(train_logits[i]) - infer[i]));
-  EXPECT_LT(max_err, 1e-3) << dir;
+  EXPECT_LT(max_err, tolerance) << dir;
 }
 
 TEST(TrainGradient, TrainingForwardMatchesTheInferenceEngine) {
@@ -163,7 +163,9 @@ TEST(TrainGradient, QuantizedWeightsWidenToWhatTheEngineComputes) {
     options.scheme = parse_quant_scheme(scheme);
     ThreadPool pool(1);
     quantize_model(test::shared("models/stories260K"), tmp / "q", options, pool);
-    expect_training_forward_matches_engine(tmp / "q");
+    // Training keeps f32 activations; the engine's int8 products round them to int16 per 128 values
+    // (kernels/packed.h), worth ~1e-3 on these logits. int4 products take f32 activations.
+    expect_training_forward_matches_engine(tmp / "q", options.scheme.bits() == 8 ? 3e-3 : 1e-3);
   }
 }
 

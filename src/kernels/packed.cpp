@@ -1,0 +1,219 @@
+// Packing at load, activation preparation, and the choice of packed kernel for the CPU at hand.
+#include "kernels/packed.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <string_view>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "core/thread_pool.h"
+#include "pangu/error.h"
+
+namespace pangu {
+
+bool packable(const WeightMatrix& w) {
+  if (w.quant == QuantFormat::kInt8) return w.offset == nullptr && w.dtype == DType::kI8;
+  return w.quant == QuantFormat::kNone && w.dtype == DType::kBF16;
+}
+
+int64_t act_group_size(const WeightMatrix& w) {
+  if (w.group_size <= 0 || w.group_size >= w.cols) return kActGroup;
+  // gcd keeps a group inside one weight group; groups are multiples of 16, so this is even and >= 16.
+  return std::gcd(w.group_size, kActGroup);
+}
+
+namespace {
+
+template <typename T>
+void pack_panels(const T* src, int64_t rows, int64_t cols, T* dst, ThreadPool& pool) {
+  const int64_t pairs = packed_pairs(cols);
+  pool.parallel_for(static_cast<size_t>(packed_panels(rows)), [&](size_t begin, size_t end) {
+    for (size_t p = begin; p < end; ++p) {
+      T* panel = dst + static_cast<int64_t>(p) * pairs * 2 * kPanelRows;
+      for (int64_t i = 0; i < kPanelRows; ++i) {
+        const int64_t r = static_cast<int64_t>(p) * kPanelRows + i;
+        if (r >= rows) break;  // the buffer is zeroed: padding rows stay zero
+        const T* row = src + r * cols;
+        for (int64_t c = 0; c < cols; ++c) panel[(c / 2) * 2 * kPanelRows + i * 2 + (c & 1)] = row[c];
+      }
+    }
+  });
+}
+
+// Rounds half to even for |v| < 2^22 without a library call (vectorises): adding 1.5 * 2^23 leaves the
+// rounded integer in the low mantissa bits.
+inline int32_t round_to_int(float v) {
+  const float shifted = v + 12582912.0f;
+  int32_t bits;
+  std::memcpy(&bits, &shifted, 4);
+  return bits - 0x4B400000;
+}
+
+void prepare_int16_token(const float* x, int64_t cols, int64_t group, int64_t stride, int16_t* q, float* scales) {
+  for (int64_t start = 0, g = 0; start < cols; start += group, ++g) {
+    const int64_t end = std::min(start + group, cols);
+    float amax = 0.0f;
+    for (int64_t c = start; c < end; ++c) amax = std::max(amax, std::fabs(x[c]));
+    const float inv = amax > 0.0f ? 32767.0f / amax : 0.0f;
+    scales[g] = amax / 32767.0f;
+    for (int64_t c = start; c < end; ++c) q[c] = static_cast<int16_t>(std::clamp(round_to_int(x[c] * inv), -32767, 32767));
+  }
+  for (int64_t c = cols; c < stride; ++c) q[c] = 0;
+}
+
+// Preparing costs n_tokens * cols; spread it over the pool only when that is worth a wake-up.
+template <typename Fn>
+void for_tokens(int64_t n_tokens, int64_t cols, ThreadPool* pool, Fn fn) {
+  if (pool && n_tokens >= 8 && n_tokens * cols >= (int64_t{1} << 16))
+    pool->parallel_for(static_cast<size_t>(n_tokens), [&](size_t b, size_t e) {
+      for (size_t t = b; t < e; ++t) fn(static_cast<int64_t>(t));
+    });
+  else
+    for (int64_t t = 0; t < n_tokens; ++t) fn(t);
+}
+
+PackedActivations prepare_int16_impl(const float* x, int64_t n_tokens, int64_t cols, int64_t group,
+                                     std::vector<int16_t>& values, std::vector<float>& scales, ThreadPool* pool) {
+  PackedActivations a;
+  a.n_tokens = n_tokens;
+  a.stride = 2 * packed_pairs(cols);
+  a.group = group;
+  a.n_groups = (cols + group - 1) / group;
+  values.resize(static_cast<size_t>(n_tokens * a.stride));
+  scales.resize(static_cast<size_t>(n_tokens * a.n_groups));
+  for_tokens(n_tokens, cols, pool, [&](int64_t t) {
+    prepare_int16_token(x + t * cols, cols, group, a.stride, values.data() + t * a.stride,
+                        scales.data() + t * a.n_groups);
+  });
+  a.values = values.data();
+  a.scales = scales.data();
+  return a;
+}
+
+PackedActivations prepare_bf16_impl(const float* x, int64_t n_tokens, int64_t cols, bool split,
+                                    std::vector<uint16_t>& values, ThreadPool* pool) {
+  PackedActivations a;
+  a.n_tokens = n_tokens;
+  a.split = split;
+  const int64_t pairs = packed_pairs(cols);
+  a.stride = (split ? 4 : 2) * pairs;
+  values.resize(static_cast<size_t>(n_tokens * a.stride));
+  for_tokens(n_tokens, cols, pool, [&](int64_t t) {
+    const float* xt = x + t * cols;
+    uint16_t* dst = values.data() + t * a.stride;
+    for (int64_t c = 0; c < 2 * pairs; ++c) {
+      const float v = c < cols ? xt[c] : 0.0f;
+      const uint16_t high = f32_to_bf16(v);
+      if (!split) {
+        dst[c] = high;
+        continue;
+      }
+      // Word 2j holds the high parts of pair j, word 2j + 1 the low parts (v - high is exact in f32).
+      dst[(c / 2) * 4 + (c & 1)] = high;
+      dst[(c / 2) * 4 + 2 + (c & 1)] = f32_to_bf16(v - bf16_to_f32(high));
+    }
+  });
+  a.values = values.data();
+  return a;
+}
+
+bool cpu_has_vnni() {
+  __builtin_cpu_init();
+  static const bool has = __builtin_cpu_supports("avx512vnni");
+  return has;
+}
+
+bool cpu_has_avx512bf16() {
+  __builtin_cpu_init();
+  static const bool has = __builtin_cpu_supports("avx512bf16");
+  return has;
+}
+
+PackedPanelsFn choose_kernel(const WeightMatrix& w, SimdLevel level) {
+  const bool int8 = w.quant == QuantFormat::kInt8;
+  switch (level) {
+    case SimdLevel::kAvx512:
+      if (int8) return cpu_has_vnni() ? cpu::packed_int8_panels_avx512vnni : cpu::packed_int8_panels_avx2;
+      return cpu_has_avx512bf16() ? cpu::packed_bf16_panels_avx512bf16 : cpu::packed_bf16_panels_avx2;
+    case SimdLevel::kAvx2:
+      return int8 ? cpu::packed_int8_panels_avx2 : cpu::packed_bf16_panels_avx2;
+    case SimdLevel::kScalar:
+      break;
+  }
+  return int8 ? ref::packed_int8_panels : ref::packed_bf16_panels;
+}
+
+std::atomic<Bf16Activations>& bf16_mode_slot() {
+  static std::atomic<Bf16Activations> mode{[] {
+    const char* env = std::getenv("PANGU_BF16_ACTIVATIONS");
+    return env && std::string_view(env) == "round" ? Bf16Activations::kRound : Bf16Activations::kSplit;
+  }()};
+  return mode;
+}
+
+}  // namespace
+
+Bf16Activations bf16_activations() {
+  return bf16_mode_slot().load(std::memory_order_relaxed);
+}
+
+void set_bf16_activations(Bf16Activations mode) {
+  bf16_mode_slot().store(mode, std::memory_order_relaxed);
+}
+
+std::string_view bf16_activations_name(Bf16Activations mode) {
+  return mode == Bf16Activations::kSplit ? "split" : "round";
+}
+
+void pack_weights(WeightMatrix& w, Buffer& storage, ThreadPool& pool) {
+  PANGU_CHECK(packable(w) && w.data, "pack_weights: matrix {}x{} is not packable", w.rows, w.cols);
+  const int64_t panels = packed_panels(w.rows), pairs = packed_pairs(w.cols);
+  const size_t elem = dtype_size(w.dtype);
+  const size_t value_bytes = (static_cast<size_t>(panels * pairs * 2 * kPanelRows) * elem + 63) / 64 * 64;
+  const int64_t n_groups = w.quant == QuantFormat::kInt8 ? w.n_groups() : 0;
+  storage = Buffer(value_bytes + static_cast<size_t>(panels * n_groups * kPanelRows) * sizeof(float));
+  if (elem == 1)
+    pack_panels(static_cast<const int8_t*>(w.data), w.rows, w.cols, storage.as<int8_t>(), pool);
+  else
+    pack_panels(static_cast<const uint16_t*>(w.data), w.rows, w.cols, storage.as<uint16_t>(), pool);
+  w.packed = storage.data();
+  if (n_groups > 0) {
+    auto* scales = reinterpret_cast<float*>(storage.data() + value_bytes);
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t g = 0; g < n_groups; ++g)
+        scales[((r / kPanelRows) * n_groups + g) * kPanelRows + r % kPanelRows] = w.scale[r * n_groups + g];
+    w.packed_scale = scales;
+  }
+}
+
+PackedActivations prepare_int16(const float* x, int64_t n_tokens, int64_t cols, int64_t group,
+                                std::vector<int16_t>& values, std::vector<float>& scales) {
+  return prepare_int16_impl(x, n_tokens, cols, group, values, scales, nullptr);
+}
+
+PackedActivations prepare_bf16(const float* x, int64_t n_tokens, int64_t cols, bool split,
+                               std::vector<uint16_t>& values) {
+  return prepare_bf16_impl(x, n_tokens, cols, split, values, nullptr);
+}
+
+void packed_matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+                   ThreadPool& pool) {
+  // Per calling thread, grown to the largest product seen: no allocation per token.
+  thread_local std::vector<int16_t> int16_values;
+  thread_local std::vector<uint16_t> bf16_values;
+  thread_local std::vector<float> int16_scales;
+  const PackedActivations a =
+      w.quant == QuantFormat::kInt8
+          ? prepare_int16_impl(x, n_tokens, w.cols, act_group_size(w), int16_values, int16_scales, &pool)
+          : prepare_bf16_impl(x, n_tokens, w.cols, bf16_activations() == Bf16Activations::kSplit, bf16_values,
+                              &pool);
+  const PackedPanelsFn kernel = choose_kernel(w, active_simd());
+  pool.parallel_for(static_cast<size_t>(packed_blocks(w.rows)), [&](size_t begin, size_t end) {
+    kernel(w, a, static_cast<int64_t>(begin), static_cast<int64_t>(end), y, bias);
+  });
+}
+
+}  // namespace pangu
