@@ -199,20 +199,63 @@ PackedActivations prepare_bf16(const float* x, int64_t n_tokens, int64_t cols, b
   return prepare_bf16_impl(x, n_tokens, cols, split, values, nullptr);
 }
 
-void packed_matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias,
-                   ThreadPool& pool) {
+namespace {
+
+// True when the products can share one prepared input: all packed, same kind, same activation groups.
+bool share_input(const Product* products, int n) {
+  const WeightMatrix& first = *products[0].w;
+  if (!first.packed) return false;
+  for (int i = 1; i < n; ++i) {
+    const WeightMatrix& w = *products[i].w;
+    if (!w.packed || w.quant != first.quant || w.dtype != first.dtype || w.cols != first.cols) return false;
+    if (first.quant == QuantFormat::kInt8 && act_group_size(w) != act_group_size(first)) return false;
+  }
+  return true;
+}
+
+PackedActivations prepare_for(const WeightMatrix& w, const float* x, int64_t n_tokens, ThreadPool& pool) {
   // Per calling thread, grown to the largest product seen: no allocation per token.
   thread_local std::vector<int16_t> int16_values;
   thread_local std::vector<uint16_t> bf16_values;
   thread_local std::vector<float> int16_scales;
-  const PackedActivations a =
-      w.quant == QuantFormat::kInt8
-          ? prepare_int16_impl(x, n_tokens, w.cols, act_group_size(w), int16_values, int16_scales, &pool)
-          : prepare_bf16_impl(x, n_tokens, w.cols, bf16_activations() == Bf16Activations::kSplit, bf16_values,
-                              &pool);
-  const PackedPanelsFn kernel = choose_kernel(w, active_simd());
-  pool.parallel_for(static_cast<size_t>(packed_blocks(w.rows)), [&](size_t begin, size_t end) {
-    kernel(w, a, static_cast<int64_t>(begin), static_cast<int64_t>(end), y, bias);
+  if (w.quant == QuantFormat::kInt8)
+    return prepare_int16_impl(x, n_tokens, w.cols, act_group_size(w), int16_values, int16_scales, &pool);
+  return prepare_bf16_impl(x, n_tokens, w.cols, bf16_activations() == Bf16Activations::kSplit, bf16_values,
+                           &pool);
+}
+
+}  // namespace
+
+void packed_matmul(const WeightMatrix& w, const float* x, int64_t n_tokens, float* y, const float* bias,
+                   ThreadPool& pool) {
+  const Product product{&w, y, bias};
+  matmul_shared_input(&product, 1, x, n_tokens, pool);
+}
+
+void matmul_shared_input(const Product* products, int n_products, const float* x, int64_t n_tokens,
+                         ThreadPool& pool) {
+  if (n_products <= 0) return;
+  if (!share_input(products, n_products)) {
+    for (int i = 0; i < n_products; ++i) matmul(*products[i].w, x, n_tokens, products[i].y, products[i].bias, pool);
+    return;
+  }
+  const PackedActivations a = prepare_for(*products[0].w, x, n_tokens, pool);
+  const PackedPanelsFn kernel = choose_kernel(*products[0].w, active_simd());
+  // Blocks of all products numbered one after another; each thread takes a contiguous run of them.
+  int64_t first_block[8];
+  PANGU_CHECK(n_products <= 8, "matmul_shared_input: {} products, at most 8", n_products);
+  int64_t total = 0;
+  for (int i = 0; i < n_products; ++i) {
+    first_block[i] = total;
+    total += packed_blocks(products[i].w->rows);
+  }
+  pool.parallel_for(static_cast<size_t>(total), [&](size_t begin, size_t end) {
+    for (int i = 0; i < n_products; ++i) {
+      const int64_t b0 = std::max<int64_t>(static_cast<int64_t>(begin), first_block[i]) - first_block[i];
+      const int64_t b1 = std::min<int64_t>(static_cast<int64_t>(end), first_block[i] + packed_blocks(products[i].w->rows)) -
+                         first_block[i];
+      if (b0 < b1) kernel(*products[i].w, a, b0, b1, products[i].y, products[i].bias);
+    }
   });
 }
 

@@ -147,9 +147,10 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
       rms_norm(s.x.data() + t * hidden, lw.attn_norm.data(), hidden, c.rms_norm_eps,
                s.xn.data() + t * hidden);
     emit("attn_norm", l, s.xn.data(), n, hidden);
-    matmul(lw.wq, s.xn.data(), n, s.q.data(), bias(lw.bq), pool_);
-    matmul(lw.wk, s.xn.data(), n, s.k.data(), bias(lw.bk), pool_);
-    matmul(lw.wv, s.xn.data(), n, s.v.data(), bias(lw.bv), pool_);
+    const Product qkv[] = {{&lw.wq, s.q.data(), bias(lw.bq)},
+                           {&lw.wk, s.k.data(), bias(lw.bk)},
+                           {&lw.wv, s.v.data(), bias(lw.bv)}};
+    matmul_shared_input(qkv, 3, s.xn.data(), n, pool_);
     for (int64_t t = 0; t < n; ++t) {
       const float* cos_a = s.rope_cos.data() + t * half;
       const float* sin_a = s.rope_sin.data() + t * half;
@@ -174,8 +175,8 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
     for (int64_t t = 0; t < n; ++t)
       rms_norm(s.x.data() + t * hidden, lw.mlp_norm.data(), hidden, c.rms_norm_eps, s.xn.data() + t * hidden);
     emit("mlp_norm", l, s.xn.data(), n, hidden);
-    matmul(lw.w_gate, s.xn.data(), n, s.gate.data(), bias(lw.b_gate), pool_);
-    matmul(lw.w_up, s.xn.data(), n, s.up.data(), bias(lw.b_up), pool_);
+    const Product gate_up[] = {{&lw.w_gate, s.gate.data(), bias(lw.b_gate)}, {&lw.w_up, s.up.data(), bias(lw.b_up)}};
+    matmul_shared_input(gate_up, 2, s.xn.data(), n, pool_);
     silu_mul_inplace(s.gate.data(), s.up.data(), n * inter);
     emit("mlp_act", l, s.gate.data(), n, inter);
     matmul(lw.w_down, s.gate.data(), n, s.proj.data(), bias(lw.b_down), pool_);
