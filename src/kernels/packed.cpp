@@ -120,15 +120,20 @@ PackedActivations prepare_bf16_impl(const float* x, int64_t n_tokens, int64_t co
   return a;
 }
 
+// Asked on every product: the CPU is queried once.
 bool cpu_has_vnni() {
-  __builtin_cpu_init();
-  static const bool has = __builtin_cpu_supports("avx512vnni");
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") != 0;
+  }();
   return has;
 }
 
 bool cpu_has_avx512bf16() {
-  __builtin_cpu_init();
-  static const bool has = __builtin_cpu_supports("avx512bf16");
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") != 0;
+  }();
   return has;
 }
 
