@@ -30,16 +30,12 @@ namespace {
 template <typename T>
 void pack_panels(const T* src, int64_t rows, int64_t cols, T* dst, ThreadPool& pool) {
   const int64_t pairs = packed_pairs(cols);
-  pool.parallel_for(static_cast<size_t>(packed_panels(rows)), [&](size_t begin, size_t end) {
-    for (size_t p = begin; p < end; ++p) {
-      T* panel = dst + static_cast<int64_t>(p) * pairs * 2 * kPanelRows;
-      for (int64_t i = 0; i < kPanelRows; ++i) {
-        const int64_t r = static_cast<int64_t>(p) * kPanelRows + i;
-        if (r >= rows) break;  // the buffer is zeroed: padding rows stay zero
-        const T* row = src + r * cols;
-        for (int64_t c = 0; c < cols; ++c) panel[(c / 2) * 2 * kPanelRows + i * 2 + (c & 1)] = row[c];
-      }
-    }
+  const int64_t block_rows = kPanelRows * kPanelsPerBlock;
+  pool.parallel_for(static_cast<size_t>(packed_blocks(rows)), [&](size_t begin, size_t end) {
+    const int64_t r1 = std::min(rows, static_cast<int64_t>(end) * block_rows);
+    // The buffer is zeroed: padding rows and the odd column stay zero.
+    for (int64_t r = static_cast<int64_t>(begin) * block_rows; r < r1; ++r)
+      for (int64_t c = 0; c < cols; ++c) dst[packed_offset(r, c, pairs)] = src[r * cols + c];
   });
 }
 

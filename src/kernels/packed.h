@@ -1,10 +1,14 @@
 // Weights repacked at load for the tiled matrix kernels, and the activations those kernels consume.
 //
-// Layout: rows are grouped in panels of kPanelRows; within a panel, column pair j (columns 2j, 2j+1) of all
-// 16 rows is stored together as [row 0: 2j, 2j+1][row 1: 2j, 2j+1] ... This is what the pairwise dot
+// Layout: rows are grouped in panels of kPanelRows; a panel's column pair j (columns 2j, 2j+1) of all 16
+// rows is stored together as [row 0: 2j, 2j+1][row 1: 2j, 2j+1] ... This is what the pairwise dot
 // instructions want (vpdpwssd / vpmaddwd for int8 widened to int16, vdpbf16ps for bf16): one 32-lane load
-// feeds 16 output rows and is reused for every token of a tile. Rows past `rows` and the odd column past
-// `cols` are zero. Per-group int8 scales are regrouped the same way: [panel][weight group][16 rows].
+// feeds 16 output rows and is reused for every token of a tile. Panels come in blocks of kPanelsPerBlock,
+// and within a block the pairs are interleaved: [pair 0: panel 0, 1, 2, 3][pair 1: panel 0 ..] ... A tile
+// of 4 panels then reads its weights as one sequential stream; as four streams of a panel each, short
+// streams that restart every block left a third of the read bandwidth unused on the development machine.
+// Rows past `rows` and the odd column past `cols` are zero. Per-group int8 scales are regrouped as
+// [panel][weight group][16 rows].
 //
 // Activations: for int8 weights, each token's f32 vector is cut into groups of act_group_size() values and
 // every group is rounded to int16 with its own scale (amax / 32767), so sums of int8 x int16 products are
@@ -38,6 +42,12 @@ inline int64_t packed_blocks(int64_t rows) {
   return (rows + kPanelRows * kPanelsPerBlock - 1) / (kPanelRows * kPanelsPerBlock);
 }
 inline int64_t packed_panels(int64_t rows) { return packed_blocks(rows) * kPanelsPerBlock; }
+// Element offset of (row, column) in the packed storage of a matrix with `pairs` column pairs.
+inline int64_t packed_offset(int64_t row, int64_t col, int64_t pairs) {
+  const int64_t panel = row / kPanelRows, block = panel / kPanelsPerBlock;
+  const int64_t pair_index = (block * pairs + col / 2) * kPanelsPerBlock + panel % kPanelsPerBlock;
+  return pair_index * 2 * kPanelRows + (row % kPanelRows) * 2 + (col & 1);
+}
 // Columns per activation group for int8 weights: 128 unless a finer weight group forces its own size, so
 // that an activation group never straddles two weight groups.
 int64_t act_group_size(const WeightMatrix& w);

@@ -83,7 +83,8 @@ class PackedKernelTest : public ::testing::TestWithParam<SimdLevel> {
 };
 
 TEST(PackedLayout, PanelsHoldEveryValueOnceAndZeroPadding) {
-  const Shape s{37, 11, 0};
+  // 37 x 11: three panels padded to one block of 4, an odd column; 70 x 5: two blocks.
+  for (const Shape s : {Shape{37, 11, 0}, Shape{70, 5, 0}}) {
   std::vector<uint16_t> values(s.rows * s.cols);
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<uint16_t>(i + 1);
   WeightMatrix w{DType::kBF16, values.data(), s.rows, s.cols};
@@ -92,16 +93,21 @@ TEST(PackedLayout, PanelsHoldEveryValueOnceAndZeroPadding) {
   pack_weights(w, storage, pool);
   const auto* packed = static_cast<const uint16_t*>(w.packed);
   const int64_t pairs = packed_pairs(s.cols);
-  ASSERT_EQ(pairs, 6);
-  ASSERT_EQ(packed_panels(s.rows), 4);  // 37 rows: 3 panels, padded to a block of 4
+  ASSERT_EQ(pairs, (s.cols + 1) / 2);
+  ASSERT_EQ(packed_panels(s.rows), (s.rows + 63) / 64 * 4);
   for (int64_t p = 0; p < packed_panels(s.rows); ++p)
     for (int64_t j = 0; j < pairs; ++j)
       for (int64_t i = 0; i < kPanelRows; ++i)
         for (int64_t e = 0; e < 2; ++e) {
           const int64_t r = p * kPanelRows + i, c = 2 * j + e;
           const uint16_t want = r < s.rows && c < s.cols ? values[r * s.cols + c] : 0;
-          ASSERT_EQ(packed[((p * pairs + j) * kPanelRows + i) * 2 + e], want) << r << "," << c;
+          // Blocks of 4 panels, pairs interleaved across the block's panels (written out, not via
+          // packed_offset, so the test does not share the code it checks).
+          const int64_t block = p / kPanelsPerBlock, q = p % kPanelsPerBlock;
+          const int64_t at = (((block * pairs + j) * kPanelsPerBlock + q) * kPanelRows + i) * 2 + e;
+          ASSERT_EQ(packed[at], want) << s.rows << "x" << s.cols << ": " << r << "," << c;
         }
+  }
 }
 
 TEST(PackedActivationsTest, Int16GroupsKeepHalfAStepAndUseTheFullRange) {

@@ -33,16 +33,13 @@ namespace {
 template <int T, bool kSplit>
 PANGU_AVX512_BF16 void tile_avx512(const TileArgs& a) {
   constexpr int kWords = kSplit ? 2 : 1;  // activation words per column pair: high (and low) parts
-  const uint8_t* p0 = a.panel;
-  const uint8_t* p1 = p0 + a.panel_stride;
-  const uint8_t* p2 = p1 + a.panel_stride;
-  const uint8_t* p3 = p2 + a.panel_stride;
   PANGU_ACCS(0); PANGU_ACCS(1); PANGU_ACCS(2); PANGU_ACCS(3); PANGU_ACCS(4); PANGU_ACCS(5);
   for (int64_t j = 0; j < a.pairs; ++j) {
-    const __m512bh w0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(p0 + j * 64));
-    const __m512bh w1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(p1 + j * 64));
-    const __m512bh w2 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(p2 + j * 64));
-    const __m512bh w3 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(p3 + j * 64));
+    const uint8_t* pair = a.panel + j * 256;  // the block's four panels side by side
+    const __m512bh w0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(pair));
+    const __m512bh w1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(pair + 64));
+    const __m512bh w2 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(pair + 128));
+    const __m512bh w3 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(pair + 192));
     PANGU_DOT(0) PANGU_DOT(1) PANGU_DOT(2) PANGU_DOT(3) PANGU_DOT(4) PANGU_DOT(5)
   }
   __m512 acc[T][kPanelsPerBlock];
@@ -69,7 +66,7 @@ PANGU_AVX2_BF16 void tile_avx2(const TileArgs& a) {
   for (int64_t j = 0; j < a.pairs; ++j) {
     __m256 w_first[2], w_second[2];
     for (int h = 0; h < 2; ++h)
-      widen_pairs(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.panel + j * 64 + h * 32)), w_first[h],
+      widen_pairs(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.panel + j * a.pair_stride + h * 32)), w_first[h],
                   w_second[h]);
     for (int t = 0; t < T; ++t) {
       for (int part = 0; part < kWords; ++part) {

@@ -27,32 +27,23 @@ namespace {
 #define PANGU_SAVE(t) \
   if constexpr (T > t) { sums[t][0] = s##t##0; sums[t][1] = s##t##1; sums[t][2] = s##t##2; sums[t][3] = s##t##3; }
 
-constexpr int64_t kPrefetchAhead = 4096;
-
 template <int T>
 PANGU_AVX512_INT8 void tile_avx512(const TileArgs& a) {
   constexpr int P = kPanelsPerBlock;
   __m512 acc[T][P];
   for (int t = 0; t < T; ++t)
     for (int q = 0; q < P; ++q) acc[t][q] = _mm512_setzero_ps();
-  const auto* p0 = reinterpret_cast<const int8_t*>(a.panel);
-  const int8_t* p1 = p0 + a.panel_stride;
-  const int8_t* p2 = p1 + a.panel_stride;
-  const int8_t* p3 = p2 + a.panel_stride;
+  const auto* weights = reinterpret_cast<const int8_t*>(a.panel);
   for (int64_t g = 0; g < a.n_groups; ++g) {
     const int64_t j0 = g * a.group_pairs, j1 = std::min(j0 + a.group_pairs, a.pairs);
     PANGU_SUMS(0); PANGU_SUMS(1); PANGU_SUMS(2); PANGU_SUMS(3); PANGU_SUMS(4); PANGU_SUMS(5);
     for (int64_t j = j0; j < j1; ++j) {
-      if ((j & 1) == 0) {
-        _mm_prefetch(reinterpret_cast<const char*>(p0 + j * 32 + kPrefetchAhead), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p1 + j * 32 + kPrefetchAhead), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p2 + j * 32 + kPrefetchAhead), _MM_HINT_T0);
-        _mm_prefetch(reinterpret_cast<const char*>(p3 + j * 32 + kPrefetchAhead), _MM_HINT_T0);
-      }
-      const __m512i w0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + j * 32)));
-      const __m512i w1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + j * 32)));
-      const __m512i w2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + j * 32)));
-      const __m512i w3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p3 + j * 32)));
+      // The block's four panels lie side by side for each pair (128 bytes): one sequential stream.
+      const int8_t* pair = weights + j * 128;
+      const __m512i w0 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair)));
+      const __m512i w1 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair + 32)));
+      const __m512i w2 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair + 64)));
+      const __m512i w3 = _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(pair + 96)));
       PANGU_DOT(0) PANGU_DOT(1) PANGU_DOT(2) PANGU_DOT(3) PANGU_DOT(4) PANGU_DOT(5)
     }
     __m512i sums[T][P];
@@ -82,7 +73,7 @@ PANGU_AVX2_INT8 void tile_avx2(const TileArgs& a) {
     __m256i sums[T][2];
     for (int t = 0; t < T; ++t) sums[t][0] = sums[t][1] = _mm256_setzero_si256();
     for (int64_t j = j0; j < j1; ++j) {
-      const auto* src = reinterpret_cast<const __m128i*>(a.panel + j * 32);
+      const auto* src = reinterpret_cast<const __m128i*>(a.panel + j * a.pair_stride);
       const __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128(src));
       const __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128(src + 1));
       for (int t = 0; t < T; ++t) {

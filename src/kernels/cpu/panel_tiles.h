@@ -15,8 +15,9 @@ namespace pangu::cpu {
 inline constexpr int kMaxTileTokens = 6;
 
 struct TileArgs {
-  const uint8_t* panel = nullptr;  // the tile's first panel
-  int64_t panel_stride = 0;        // bytes between panels
+  const uint8_t* panel = nullptr;  // the tile's first panel at column pair 0
+  int64_t pair_bytes = 0;          // one panel's column pair: 16 rows x 2 values
+  int64_t pair_stride = 0;         // bytes from one column pair of a panel to the next (a block's pairs)
   int64_t pairs = 0;               // column pairs per row
   const int32_t* x = nullptr;      // the first token's activation pairs (two 16-bit values per word)
   int64_t x_stride = 0;            // pairs between tokens
@@ -41,7 +42,8 @@ void walk_tiles(const WeightMatrix& w, const PackedActivations& x, int64_t b0, i
   TileArgs a;
   const int64_t elem = static_cast<int64_t>(dtype_size(w.dtype));
   a.pairs = packed_pairs(w.cols);
-  a.panel_stride = a.pairs * 2 * kPanelRows * elem;
+  a.pair_bytes = 2 * kPanelRows * elem;
+  a.pair_stride = kPanelsPerBlock * a.pair_bytes;
   a.x_stride = x.stride / 2;
   a.y_stride = w.rows;
   a.n_groups = x.n_groups;
@@ -54,7 +56,9 @@ void walk_tiles(const WeightMatrix& w, const PackedActivations& x, int64_t b0, i
   for (int64_t p = b0 * kPanelsPerBlock; p < b1 * kPanelsPerBlock; p += panels_per_tile) {
     a.rows_left = w.rows - p * kPanelRows;
     if (a.rows_left <= 0) break;
-    a.panel = static_cast<const uint8_t*>(w.packed) + p * a.panel_stride;
+    const int64_t block = p / kPanelsPerBlock;
+    a.panel = static_cast<const uint8_t*>(w.packed) + block * a.pairs * a.pair_stride +
+              (p % kPanelsPerBlock) * a.pair_bytes;
     a.wscale = w.packed_scale ? w.packed_scale + p * a.n_wgroups * kPanelRows : nullptr;
     a.bias = bias ? bias + p * kPanelRows : nullptr;
     for (int64_t t0 = 0; t0 < n; t0 += tile) {

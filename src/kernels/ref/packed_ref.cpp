@@ -13,7 +13,7 @@ void packed_int8_panels(const WeightMatrix& w, const PackedActivations& x, int64
   const int64_t pairs = packed_pairs(w.cols), n_wgroups = w.n_groups();
   const int64_t wgroup = w.group_size > 0 ? w.group_size : w.cols;
   for (int64_t p = b0 * kPanelsPerBlock; p < b1 * kPanelsPerBlock && p * kPanelRows < w.rows; ++p) {
-    const int8_t* panel = codes + p * pairs * 2 * kPanelRows;
+    const int64_t row0 = p * kPanelRows;
     for (int64_t t = 0; t < x.n_tokens; ++t) {
       const int16_t* xt = xq + t * x.stride;
       float acc[kPanelRows] = {};
@@ -22,7 +22,8 @@ void packed_int8_panels(const WeightMatrix& w, const PackedActivations& x, int64
         int32_t sums[kPanelRows] = {};
         for (int64_t j = j0; j < j1; ++j)
           for (int64_t i = 0; i < kPanelRows; ++i)
-            sums[i] += panel[j * 2 * kPanelRows + 2 * i] * xt[2 * j] + panel[j * 2 * kPanelRows + 2 * i + 1] * xt[2 * j + 1];
+            sums[i] += codes[packed_offset(row0 + i, 2 * j, pairs)] * xt[2 * j] +
+                       codes[packed_offset(row0 + i, 2 * j + 1, pairs)] * xt[2 * j + 1];
         const float* wscale = w.packed_scale + (p * n_wgroups + g * x.group / wgroup) * kPanelRows;
         const float xscale = x.scales[t * x.n_groups + g];
         for (int64_t i = 0; i < kPanelRows; ++i)
@@ -42,7 +43,7 @@ void packed_bf16_panels(const WeightMatrix& w, const PackedActivations& x, int64
   const auto* xb = static_cast<const uint16_t*>(x.values);
   const int64_t pairs = packed_pairs(w.cols);
   for (int64_t p = b0 * kPanelsPerBlock; p < b1 * kPanelsPerBlock && p * kPanelRows < w.rows; ++p) {
-    const uint16_t* panel = values + p * pairs * 2 * kPanelRows;
+    const int64_t row0 = p * kPanelRows;
     for (int64_t t = 0; t < x.n_tokens; ++t) {
       const uint16_t* xt = xb + t * x.stride;
       float acc[kPanelRows] = {};
@@ -53,8 +54,8 @@ void packed_bf16_panels(const WeightMatrix& w, const PackedActivations& x, int64
           const float x0 = bf16_to_f32(xp[0]), x1 = bf16_to_f32(xp[1]);
           // Products of two bf16 values are exact in f32, so each step rounds once, as an FMA would.
           for (int64_t i = 0; i < kPanelRows; ++i) {
-            acc[i] += bf16_to_f32(panel[j * 2 * kPanelRows + 2 * i]) * x0;
-            acc[i] += bf16_to_f32(panel[j * 2 * kPanelRows + 2 * i + 1]) * x1;
+            acc[i] += bf16_to_f32(values[packed_offset(row0 + i, 2 * j, pairs)]) * x0;
+            acc[i] += bf16_to_f32(values[packed_offset(row0 + i, 2 * j + 1, pairs)]) * x1;
           }
         }
       }
