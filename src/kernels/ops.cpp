@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "kernels/cpu/simd.h"
 #include "kernels/kernels.h"
 #include "pangu/error.h"
 
@@ -14,6 +15,7 @@ void rms_norm(const float* x, const float* weight, int64_t n, double eps, float*
 }
 
 void softmax_inplace(float* x, int64_t n) {
+  if (active_simd() == SimdLevel::kAvx512) return cpu::softmax_avx512(x, n);
   if (n <= 0) return;
   const float max = *std::max_element(x, x + n);
   double sum = 0.0;
@@ -26,6 +28,7 @@ void softmax_inplace(float* x, int64_t n) {
 }
 
 void silu_mul_inplace(float* gate, const float* up, int64_t n) {
+  if (active_simd() == SimdLevel::kAvx512) return cpu::silu_mul_avx512(gate, up, n);
   for (int64_t i = 0; i < n; ++i) gate[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 

@@ -1,5 +1,6 @@
 // One decoder for the Llama family (openPangu-Embedded, Llama, Qwen2): pre-norm RMSNorm, rotate-half RoPE,
-// grouped-query causal attention over an f32 KV cache, SwiGLU MLP. Differences are config fields only.
+// grouped-query causal attention over an f32 KV cache (kernels/attention.h), SwiGLU MLP. Differences are
+// config fields only.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "core/buffer.h"
 #include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "model/rope.h"
 #include "model/weights.h"
@@ -17,9 +19,11 @@
 namespace pangu {
 
 struct Session::Scratch {
-  // KV cache: [n_layers, n_ctx, kv_dim] each; anonymous mappings commit pages only as positions fill.
+  // KV cache: [n_layers, n_kv_heads, padded n_ctx, head_dim] each, keys in kernels/attention.h's blocked
+  // layout; anonymous mappings commit pages only as positions fill.
   Buffer k_cache;
   Buffer v_cache;
+  int64_t head_floats = 0;  // floats of one (layer, kv head): padded_positions(n_ctx) * head_dim
   RopeTable rope;
   int64_t capacity = 0;         // tokens the activation buffers hold
   std::vector<float> x;         // [n, hidden] residual stream
@@ -31,7 +35,7 @@ struct Session::Scratch {
   std::vector<float> proj;      // [n, hidden]
   std::vector<float> gate;      // [n, max_inter]
   std::vector<float> up;        // [n, max_inter]
-  std::vector<float> scores;    // [n_threads, n_ctx] per-worker score rows
+  std::vector<float> scores;    // per worker: attention_scratch_floats(group, n_ctx)
   std::vector<float> logits;    // [n, vocab]
   std::vector<float> rope_cos;  // [n, head_dim / 2]
   std::vector<float> rope_sin;  // [n, head_dim / 2]
@@ -41,11 +45,13 @@ Session::Session(const Model& model, int64_t n_ctx, ThreadPool& pool)
     : model_(model), pool_(pool), n_ctx_(n_ctx), scratch_(std::make_unique<Scratch>()) {
   const ModelConfig& c = model.config();
   PANGU_CHECK(n_ctx > 0, "context size must be positive (found {})", n_ctx);
-  const size_t cache_bytes = static_cast<size_t>(c.n_layers) * n_ctx * c.kv_dim() * sizeof(float);
+  scratch_->head_floats = padded_positions(n_ctx) * c.head_dim;
+  const size_t cache_bytes = static_cast<size_t>(c.n_layers * c.n_heads_kv * scratch_->head_floats) * sizeof(float);
   scratch_->k_cache = Buffer(cache_bytes);
   scratch_->v_cache = Buffer(cache_bytes);
   scratch_->rope = RopeTable(c.head_dim, c.rope);
-  scratch_->scores.resize(static_cast<size_t>(pool.size()) * n_ctx);
+  const int64_t group = c.n_heads / c.n_heads_kv;
+  scratch_->scores.resize(static_cast<size_t>(pool.size() * attention_scratch_floats(group, n_ctx)));
 }
 
 Session::~Session() = default;
@@ -87,31 +93,33 @@ void Session::emit(std::string_view name, int64_t layer, const float* data, int6
   }
 }
 
-// Causal GQA attention of the n new tokens (positions n_past_ ..) over the cache of this layer.
+// Causal GQA attention of the n new tokens (positions n_past_ ..) over the cache of this layer: one work
+// item per (kv head, token), the group of query heads that share the kv head attending together. Items run
+// kv head by kv head so that a thread reads each head's keys and values from memory once and its later
+// tokens find them in cache.
 void Session::attention(int64_t layer, int64_t n) {
   const ModelConfig& c = model_.config();
   Scratch& s = *scratch_;
   const int64_t hd = c.head_dim;
-  const int64_t kv_dim = c.kv_dim();
   const int64_t group = c.n_heads / c.n_heads_kv;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(hd)));
-  const float* k_layer = s.k_cache.as<float>() + layer * n_ctx_ * kv_dim;
-  const float* v_layer = s.v_cache.as<float>() + layer * n_ctx_ * kv_dim;
-  const size_t work = static_cast<size_t>(n * c.n_heads);
-  const DotKernels& kern = dot_kernels(active_simd());
+  const size_t work = static_cast<size_t>(n * c.n_heads_kv);
+  const int64_t scratch_floats = attention_scratch_floats(group, n_ctx_);
+  const AttendFn attend_fn = attention_kernel(active_simd(), hd);
   pool_.parallel_for(work, [&](size_t begin, size_t end) {
-    float* scores = s.scores.data() + pool_.chunk_index(begin, work) * n_ctx_;
+    float* scores = s.scores.data() + pool_.chunk_index(begin, work) * scratch_floats;
     for (size_t item = begin; item < end; ++item) {
-      const int64_t t = static_cast<int64_t>(item) / c.n_heads;
-      const int64_t h = static_cast<int64_t>(item) % c.n_heads;
-      const int64_t kvh = h / group;
-      const int64_t n_keys = n_past_ + t + 1;
-      const float* q = s.q.data() + t * c.q_dim() + h * hd;
-      for (int64_t p = 0; p < n_keys; ++p) scores[p] = kern.f32(k_layer + p * kv_dim + kvh * hd, q, hd) * scale;
-      softmax_inplace(scores, n_keys);
-      float* out = s.att.data() + t * c.q_dim() + h * hd;
-      std::fill(out, out + hd, 0.0f);
-      for (int64_t p = 0; p < n_keys; ++p) kern.axpy(scores[p], v_layer + p * kv_dim + kvh * hd, out, hd);
+      const int64_t kvh = static_cast<int64_t>(item) / n;
+      const int64_t t = static_cast<int64_t>(item) % n;
+      const int64_t head_base = (layer * c.n_heads_kv + kvh) * s.head_floats;
+      AttentionQueries queries;
+      queries.q = s.q.data() + t * c.q_dim() + kvh * group * hd;
+      queries.n = group;
+      queries.stride = hd;
+      queries.out = s.att.data() + t * c.q_dim() + kvh * group * hd;
+      queries.out_stride = hd;
+      attend_fn(s.k_cache.as<float>() + head_base, s.v_cache.as<float>() + head_base, hd, n_past_ + t + 1, queries,
+                scale, scores);
     }
   });
 }
@@ -162,10 +170,16 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
     emit("q", l, s.q.data(), n, c.q_dim());
     emit("k", l, s.k.data(), n, kv_dim);
     emit("v", l, s.v.data(), n, kv_dim);
-    float* k_dst = s.k_cache.as<float>() + (l * n_ctx_ + n_past_) * kv_dim;
-    float* v_dst = s.v_cache.as<float>() + (l * n_ctx_ + n_past_) * kv_dim;
-    std::memcpy(k_dst, s.k.data(), n * kv_dim * sizeof(float));
-    std::memcpy(v_dst, s.v.data(), n * kv_dim * sizeof(float));
+    for (int64_t h = 0; h < c.n_heads_kv; ++h) {
+      const int64_t head_base = (l * c.n_heads_kv + h) * s.head_floats;
+      float* keys = s.k_cache.as<float>() + head_base;
+      float* values = s.v_cache.as<float>() + head_base;
+      for (int64_t t = 0; t < n; ++t) {
+        store_key(keys, n_past_ + t, s.k.data() + t * kv_dim + h * c.head_dim, c.head_dim);
+        std::memcpy(values + (n_past_ + t) * c.head_dim, s.v.data() + t * kv_dim + h * c.head_dim,
+                    c.head_dim * sizeof(float));
+      }
+    }
     attention(l, n);
     emit("attn", l, s.att.data(), n, c.q_dim());
     matmul(lw.wo, s.att.data(), n, s.proj.data(), bias(lw.bo), pool_);

@@ -36,6 +36,9 @@ PANGU_AVX512_BF16 void tile_avx512(const TileArgs& a) {
   PANGU_ACCS(0); PANGU_ACCS(1); PANGU_ACCS(2); PANGU_ACCS(3); PANGU_ACCS(4); PANGU_ACCS(5);
   for (int64_t j = 0; j < a.pairs; ++j) {
     const uint8_t* pair = a.panel + j * 256;  // the block's four panels side by side
+    if constexpr (T > 1)  // as in packed_int8.cpp: 32 column pairs ahead
+      for (int line = 0; line < 4; ++line)
+        _mm_prefetch(reinterpret_cast<const char*>(pair + 32 * 256 + line * 64), _MM_HINT_T0);
     const __m512bh w0 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(pair));
     const __m512bh w1 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(pair + 64));
     const __m512bh w2 = reinterpret_cast<__m512bh>(_mm512_loadu_si512(pair + 128));

@@ -18,6 +18,8 @@ __attribute__((target("avx2,fma"))) static inline float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+void silu_mul_avx512(float* gate, const float* up, int64_t n);
+void softmax_avx512(float* x, int64_t n);
 float dot_f32_avx2(const float* w, const float* x, int64_t k);
 float dot_f32_avx512(const float* w, const float* x, int64_t k);
 float dot_bf16_avx2(const uint16_t* w, const float* x, int64_t k);

@@ -1,0 +1,46 @@
+// The scalar attention (also the path of CPUs without AVX-512) and the choice of kernel.
+#include "kernels/attention.h"
+
+#include <algorithm>
+
+namespace pangu {
+
+void store_key(float* keys, int64_t pos, const float* k, int64_t head_dim) {
+  float* block = keys + key_offset(pos, 0, head_dim);
+  for (int64_t d = 0; d < head_dim; ++d) block[d * kKeyBlock] = k[d];
+}
+
+namespace ref {
+
+void attend(const float* keys, const float* values, int64_t head_dim, int64_t n_keys, const AttentionQueries& a,
+            float scale, float* scores) {
+  for (int64_t i = 0; i < a.n; ++i) {
+    const float* q = a.q + i * a.stride;
+    float* s = scores + i * padded_positions(n_keys);
+    for (int64_t p = 0; p < n_keys; ++p) {
+      const float* block = keys + key_offset(p, 0, head_dim);
+      float dot = 0.0f;
+      for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * block[d * kKeyBlock];
+      s[p] = dot * scale;
+    }
+    softmax_inplace(s, n_keys);
+    float* out = a.out + i * a.out_stride;
+    std::fill(out, out + head_dim, 0.0f);
+    for (int64_t p = 0; p < n_keys; ++p)
+      for (int64_t d = 0; d < head_dim; ++d) out[d] += s[p] * values[p * head_dim + d];
+  }
+}
+
+}  // namespace ref
+
+AttendFn attention_kernel(SimdLevel level, int64_t head_dim) {
+  if (level == SimdLevel::kAvx512 && head_dim % 16 == 0 && head_dim <= 256) return cpu::attend_avx512;
+  return ref::attend;
+}
+
+void attend(const float* keys, const float* values, int64_t head_dim, int64_t n_keys, const AttentionQueries& a,
+            float scale, float* scores) {
+  attention_kernel(active_simd(), head_dim)(keys, values, head_dim, n_keys, a, scale, scores);
+}
+
+}  // namespace pangu
