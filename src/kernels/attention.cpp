@@ -17,11 +17,14 @@ void attend(const float* keys, const float* values, int64_t head_dim, int64_t n_
   for (int64_t i = 0; i < a.n; ++i) {
     const float* q = a.q + i * a.stride;
     float* s = scores + i * padded_positions(n_keys);
-    for (int64_t p = 0; p < n_keys; ++p) {
-      const float* block = keys + key_offset(p, 0, head_dim);
-      float dot = 0.0f;
-      for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * block[d * kKeyBlock];
-      s[p] = dot * scale;
+    // Block by block, 16 keys' sums side by side (each in order over the dimensions): the compiler
+    // vectorizes this over the keys, which keeps CPUs without AVX-512 at a usable speed.
+    for (int64_t p0 = 0; p0 < n_keys; p0 += kKeyBlock) {
+      const float* block = keys + key_offset(p0, 0, head_dim);
+      float dot[kKeyBlock] = {};
+      for (int64_t d = 0; d < head_dim; ++d)
+        for (int64_t i = 0; i < kKeyBlock; ++i) dot[i] += q[d] * block[d * kKeyBlock + i];
+      for (int64_t i = 0; i < kKeyBlock && p0 + i < n_keys; ++i) s[p0 + i] = dot[i] * scale;
     }
     softmax_inplace(s, n_keys);
     float* out = a.out + i * a.out_stride;
