@@ -6,7 +6,7 @@
 // feeds 16 output rows and is reused for every token of a tile. Panels come in blocks of kPanelsPerBlock,
 // and within a block the pairs are interleaved: [pair 0: panel 0, 1, 2, 3][pair 1: panel 0 ..] ... A tile
 // of 4 panels then reads its weights as one sequential stream; as four streams of a panel each, short
-// streams that restart every block cost 7-17% of the decode bandwidth on the development machine.
+// streams that restart every block decoded slower on the development machine (839b310's benchmarks).
 // Rows past `rows` and the odd column past `cols` are zero. Per-group int8 scales are regrouped as
 // [panel][weight group][16 rows].
 //

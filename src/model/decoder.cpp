@@ -23,7 +23,6 @@ struct Session::Scratch {
   // layout; anonymous mappings commit pages only as positions fill.
   Buffer k_cache;
   Buffer v_cache;
-  int64_t head_floats = 0;  // floats of one (layer, kv head): padded_positions(n_ctx) * head_dim
   RopeTable rope;
   int64_t capacity = 0;         // tokens the activation buffers hold
   std::vector<float> x;         // [n, hidden] residual stream
@@ -41,12 +40,21 @@ struct Session::Scratch {
   std::vector<float> rope_sin;  // [n, head_dim / 2]
 };
 
+namespace {
+
+// Where the keys (and, in the other buffer, the values) of one (layer, kv head) start in the KV cache.
+int64_t kv_head_offset(const ModelConfig& c, int64_t n_ctx, int64_t layer, int64_t kv_head) {
+  return (layer * c.n_heads_kv + kv_head) * padded_positions(n_ctx) * c.head_dim;
+}
+
+}  // namespace
+
 Session::Session(const Model& model, int64_t n_ctx, ThreadPool& pool)
     : model_(model), pool_(pool), n_ctx_(n_ctx), scratch_(std::make_unique<Scratch>()) {
   const ModelConfig& c = model.config();
   PANGU_CHECK(n_ctx > 0, "context size must be positive (found {})", n_ctx);
-  scratch_->head_floats = padded_positions(n_ctx) * c.head_dim;
-  const size_t cache_bytes = static_cast<size_t>(c.n_layers * c.n_heads_kv * scratch_->head_floats) * sizeof(float);
+  const size_t cache_bytes =
+      static_cast<size_t>(c.n_layers * c.n_heads_kv * padded_positions(n_ctx) * c.head_dim) * sizeof(float);
   scratch_->k_cache = Buffer(cache_bytes);
   scratch_->v_cache = Buffer(cache_bytes);
   scratch_->rope = RopeTable(c.head_dim, c.rope);
@@ -111,7 +119,7 @@ void Session::attention(int64_t layer, int64_t n) {
     for (size_t item = begin; item < end; ++item) {
       const int64_t kvh = static_cast<int64_t>(item) / n;
       const int64_t t = static_cast<int64_t>(item) % n;
-      const int64_t head_base = (layer * c.n_heads_kv + kvh) * s.head_floats;
+      const int64_t head_base = kv_head_offset(c, n_ctx_, layer, kvh);
       AttentionQueries queries;
       queries.q = s.q.data() + t * c.q_dim() + kvh * group * hd;
       queries.n = group;
@@ -171,7 +179,7 @@ const float* Session::forward(const int32_t* tokens, int64_t n, bool all_logits)
     emit("k", l, s.k.data(), n, kv_dim);
     emit("v", l, s.v.data(), n, kv_dim);
     for (int64_t h = 0; h < c.n_heads_kv; ++h) {
-      const int64_t head_base = (l * c.n_heads_kv + h) * s.head_floats;
+      const int64_t head_base = kv_head_offset(c, n_ctx_, l, h);
       float* keys = s.k_cache.as<float>() + head_base;
       float* values = s.v_cache.as<float>() + head_base;
       for (int64_t t = 0; t < n; ++t) {

@@ -28,8 +28,8 @@ namespace {
   if constexpr (T > t) { sums[t][0] = s##t##0; sums[t][1] = s##t##1; sums[t][2] = s##t##2; sums[t][3] = s##t##3; }
 
 // Tiles of several tokens compute long enough per byte that the out-of-order window no longer covers the
-// memory latency: they prefetch 32 column pairs ahead (5 tokens: 10% less time on a forward, measured). One
-// token streams faster without it.
+// memory latency: they prefetch 32 column pairs ahead (the effect shows in `pangu bench verify` and pp512).
+// One token streams as fast without it.
 constexpr int64_t kPrefetchAhead = 32 * 128;
 
 template <int T>
