@@ -33,7 +33,7 @@ for target in safetensors tokenizer_json eval_text; do
 done
 
 echo "== unit and bad-input tests under ASan + UBSan"
-(cd build-asan && ctest -L 'unit|badinput' -j "$JOBS" --output-on-failure | tail -n 4)
+(cd build-asan && ctest -L 'unit|badinput' -j "$JOBS" --output-on-failure)
 
 echo "== full test suite (release)"
 cd build && ctest -j "$JOBS" --output-on-failure

@@ -59,7 +59,7 @@ struct GenerationConfig {
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> pad_token_id;
   std::vector<int64_t> suppress_tokens;
-  bool do_sample = false;
+  std::optional<bool> do_sample;  // absent: the engine's default (sampling)
   std::optional<double> temperature;
   std::optional<int64_t> top_k;
   std::optional<double> top_p;

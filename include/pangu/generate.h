@@ -18,7 +18,7 @@ class Session;
 class Tokenizer;
 
 struct GenerateOptions {
-  int64_t max_new_tokens = 256;
+  int64_t max_new_tokens = 256;  // negative: until end-of-sequence or the context is full
   SamplingParams sampling;
   std::vector<std::string> stop_strings;
   std::vector<int64_t> eos_token_ids;

@@ -89,6 +89,8 @@ void bench(const BenchOptions& o) {
   std::vector<Sample> samples;
   double bandwidth = 0;
   for (int threads : thread_counts) {
+    PANGU_CHECK(threads >= 1 && threads <= kMaxThreads, "-t/--threads {}: expected 1 to {} threads", threads,
+                kMaxThreads);
     ThreadPool pool(threads);
     if (o.mem && bandwidth == 0) bandwidth = measure_read_bandwidth(pool);
     Session session(*model, n_ctx, pool);
@@ -185,13 +187,13 @@ void register_bench(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "bench", "llama-bench-style pp/tg throughput; subcommands: spec (speculative decoding), verify (batch cost), train (fwd+bwd)");
   cmd->require_subcommand(0, 1);
-  cmd->add_option("-m,--model", o->model, "model directory or name");
+  opt::model(*cmd, o->model);
   cmd->add_option("-t,--threads", o->threads, "thread counts, comma-separated (default: all cores)")->delimiter(',');
   cmd->add_option("--pp,-p,--n-prompt", o->pp, "prompt tokens processed in one batch (0 skips)")->capture_default_str();
   cmd->add_option("--tg,-n,--n-gen", o->tg, "tokens generated one at a time (0 skips)")->capture_default_str();
   cmd->add_option("-d,--depth", o->depths, "context depths, comma-separated")->delimiter(',')->capture_default_str();
   cmd->add_option("-r,--reps", o->reps, "repetitions")->capture_default_str();
-  cmd->add_flag("--json", o->json, "JSON output (llama-bench field names)");
+  opt::json(*cmd, o->json, "JSON output (llama-bench field names)");
   cmd->add_flag("--int8-head", o->int8_head, "quantize a float output head to int8 at load");
   cmd->add_flag("--mem", o->mem, "measure read bandwidth; show generation as a fraction of the roofline");
   register_bench_spec(*cmd);

@@ -308,7 +308,7 @@ void register_bench_spec(CLI::App& bench) {
                   "relative cost of a forward of 1, 2, 3, ... tokens (from `pangu bench verify`): adds the speedup "
                   "these acceptance figures project at that shape")
       ->delimiter(',');
-  cmd->add_flag("--json", o->json, "JSON output");
+  opt::json(*cmd, o->json);
   cmd->callback([o] { bench_spec(*o); });
 
   auto v = std::make_shared<BenchVerifyOptions>();
@@ -317,7 +317,7 @@ void register_bench_spec(CLI::App& bench) {
   verify->add_option("--batches", v->batches, "token counts, comma-separated")->delimiter(',')->capture_default_str();
   verify->add_option("--depth", v->depth, "tokens already in the cache")->capture_default_str();
   verify->add_option("-r,--reps", v->reps, "repetitions (the best is kept)")->capture_default_str();
-  verify->add_flag("--json", v->json, "JSON output");
+  opt::json(*verify, v->json);
   verify->callback([v] { bench_verify(*v); });
 }
 

@@ -19,6 +19,7 @@ namespace {
 struct BenchTrainOptions {
   std::string model;
   int threads = 0;
+  CLI::Option* threads_option = nullptr;
   int64_t seq_len = 128;
   int64_t reps = 3;
   bool mlp_only = false;
@@ -30,7 +31,7 @@ void bench_train(const BenchTrainOptions& o) {
   const auto model = Model::load(resolve_model_path(o.model));
   const Params<float> params = params_from_model(*model);
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ThreadPool pool(o.threads > 0 ? o.threads : ThreadPool::default_threads());
+  ThreadPool pool(resolve_threads(o.threads_option, o.threads));
   std::mt19937 rng(1);
   std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(model->config().vocab_size - 1));
   std::vector<int32_t> seq(static_cast<size_t>(o.seq_len));
@@ -65,8 +66,8 @@ void bench_train(const BenchTrainOptions& o) {
 void register_bench_train(CLI::App& bench) {
   auto o = std::make_shared<BenchTrainOptions>();
   CLI::App* cmd = bench.add_subcommand("train", "forward + backward tokens/s of the training loop");
-  cmd->add_option("-m,--model", o->model, "model directory or name")->required();
-  cmd->add_option("-t,--threads", o->threads, "threads (default: all cores)");
+  opt::model(*cmd, o->model)->required();
+  o->threads_option = opt::threads(*cmd, o->threads);
   cmd->add_option("--seq-len", o->seq_len, "tokens per sequence")->capture_default_str();
   cmd->add_option("-r,--reps", o->reps, "timed repetitions")->capture_default_str();
   cmd->add_flag("--mlp-only", o->mlp_only, "weight gradients for the MLP only (as pruning's Taylor scores)");

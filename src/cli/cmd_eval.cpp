@@ -91,6 +91,7 @@ void run_task(const EvalOptions& o, const Loaded& l, Evaluator& evaluator, const
   const ChatTemplate t = resolve_chat_template(l, o.chat_template);
   settings.chat = o.chat == "on" || (o.chat == "auto" && t != ChatTemplate::kRaw);
   settings.chat_template = t;
+  PANGU_CHECK(o.max_tokens >= 0, "-n/--n-predict {}: expected a number of new tokens per answer", o.max_tokens);
   settings.max_new_tokens = o.max_tokens > 0 ? o.max_tokens : task->default_max_tokens();
   if (task->kind() == TaskKind::kGenerate && settings.max_new_tokens > l.ctx / 2) {
     log_info("{}: {} new tokens leave too little of a {}-token context for the prompt; using {}", task_name,
@@ -194,7 +195,9 @@ void register_eval(CLI::App& app) {
       ->delimiter(',');
   cmd->add_option("--out", o->out, "results directory (default: eval-results/<model>); an existing run resumes");
   cmd->add_option("--data", o->data, "evaluation data (default: $PANGU_DATA, ../shared/data, ./data)");
-  cmd->add_option("--max-tokens", o->max_tokens, "new tokens per answer (default: gsm8k 256, mbpp 512)");
+  // -n/--n-predict as in run and chat; --max-tokens (the OpenAI name) stays as an alias.
+  opt::n_predict(*cmd, o->max_tokens, "new tokens per answer (default: gsm8k 256, mbpp 512)");
+  cmd->add_option("--max-tokens", o->max_tokens, "same as --n-predict")->group("");
   cmd->add_option("--chat", o->chat, "lay prompts out as chat turns: auto (when the model has a template) | on | off")
       ->capture_default_str();
   cmd->add_option("--chat-template", o->chat_template, "pangu | chatml | llama2 | raw (default: from the model)");

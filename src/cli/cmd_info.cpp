@@ -86,8 +86,8 @@ void register_info(CLI::App& app) {
   auto o = std::make_shared<InfoOptions>();
   CLI::App* cmd =
       app.add_subcommand("info", "architecture, parameters, bytes per dtype, tensors (--verbose)");
-  cmd->add_option("-m,--model,model", o->model, "model directory or name")->required();
-  cmd->add_flag("-v,--verbose", o->verbose, "list every tensor");
+  opt::model(*cmd, o->model)->required();
+  opt::verbose(*cmd, o->verbose, "list every tensor");
   cmd->callback([o] { info(*o); });
 }
 

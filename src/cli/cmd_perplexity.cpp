@@ -97,7 +97,7 @@ void register_perplexity(CLI::App& app) {
   cmd->add_option("--save-logits", o->save_logits,
                   "write the log-probabilities of every scored position (reference model)");
   cmd->add_option("--kl-base", o->kl_base, "compare with log-probabilities saved by --save-logits");
-  cmd->add_flag("--json", o->json, "print the figures as one JSON object");
+  opt::json(*cmd, o->json, "print the figures as one JSON object");
   cmd->add_flag("--no-bos", o->no_bos, "do not put BOS at the start of each chunk");
   cmd->callback([o] { perplexity(*o); });
 }

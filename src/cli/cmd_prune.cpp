@@ -41,12 +41,17 @@ struct TrainCliOptions {
   bool resume = false;
   bool force = false;
   std::string out;
-  void add_to(CLI::App& app) {
-    app.add_option("--data", data, "training / calibration text: plain text, JSONL (string fields), CSV, dirs");
+  // `per_round`: prune distills after each of its rounds; distill trains once.
+  void add_to(CLI::App& app, bool per_round) {
+    app.add_option("--data", data,
+                   per_round ? "training / calibration text: plain text, JSONL (string fields), CSV, dirs"
+                             : "training text: plain text, JSONL (string fields), CSV, dirs");
     app.add_option("--eval-data", eval_data, "held-out text: KL and perplexity before and after distillation");
     app.add_option("--seq-len", seq_len, "tokens per training sequence")->capture_default_str();
     app.add_option("--max-sequences", max_sequences, "use at most this many sequences of --data (0 = all)");
-    app.add_option("--steps", steps, "optimizer steps (per pruning round for prune)")->capture_default_str();
+    app.add_option("--steps", steps, per_round ? "optimizer steps of distillation after each pruning round"
+                                               : "optimizer steps")
+        ->capture_default_str();
     app.add_option("--batch", batch, "sequences per step (gradient accumulation)")->capture_default_str();
     app.add_option("--lr", lr, "peak learning rate (AdamW)")->capture_default_str();
     app.add_option("--warmup", warmup, "warmup steps")->capture_default_str();
@@ -59,8 +64,8 @@ struct TrainCliOptions {
     app.add_option("--save-every", save_every, "checkpoint every N steps to OUT.partial")->capture_default_str();
     app.add_option("--log-every", log_every, "log loss, KL, lr and tokens/s every N steps")->capture_default_str();
     app.add_flag("--resume", resume, "continue from OUT.partial");
-    app.add_flag("--force", force, "replace an existing OUT");
-    app.add_option("-o,--out", out, "output model directory")->required();
+    opt::force(app, force);
+    opt::out(app, out)->required();
   }
   DistillOptions distill_options() const {
     DistillOptions d;
@@ -118,6 +123,25 @@ Json loss_json(const LossValue& v) {
   return {{"kl", v.kl}, {"ce", v.ce}, {"ppl", std::exp(v.ce)}};
 }
 
+// Refuses, before any work, settings under which pruning would remove nothing: an alignment wider than a
+// layer's MLP, or widths that round back to the original.
+void check_prune_widths(const std::vector<int64_t>& original, const PruneOptions& o) {
+  PANGU_CHECK(o.align >= 1, "--align {}: expected at least 1", o.align);
+  const int64_t narrowest = *std::min_element(original.begin(), original.end());
+  PANGU_CHECK(o.align <= narrowest,
+              "--align {} is wider than the MLP ({} channels{}): no width can be a multiple of it; use an alignment "
+              "that divides the widths, e.g. --align {}",
+              o.align, narrowest, original.size() > 1 ? " in the narrowest layer" : "",
+              std::max<int64_t>(1, std::gcd(narrowest, int64_t{64})));
+  if (o.global) return;  // global widths depend on the scores; each layer still loses what the ratio asks
+  const std::vector<int64_t> target = uniform_widths(original, o.ratio, o.align);
+  PANGU_CHECK(target != original,
+              "--ratio {} with --align {}: the MLP widths ({}) round back to themselves, so nothing would be pruned; "
+              "raise --ratio to at least {:.4f} or lower --align",
+              o.ratio, o.align, describe_widths(original),
+              0.5 * static_cast<double>(o.align) / static_cast<double>(narrowest));
+}
+
 void run_prune(const PruneOptions& o) {
   PANGU_CHECK(o.ratio > 0 && o.ratio < 1, "--ratio {}: expected the fraction of MLP channels to remove, in (0, 1)",
               o.ratio);
@@ -133,6 +157,7 @@ void run_prune(const PruneOptions& o) {
   Loaded l = load(o.model);
   PANGU_CHECK(l.tokenizer || (!needs_text && o.train.eval_data.empty()),
               "{}: --data and --eval-data need the model's tokenizer", l.model->dir());
+  check_prune_widths(l.model->config().intermediate_size, o);
   std::unique_ptr<Model> separate_teacher;
   if (!o.teacher.empty()) separate_teacher = Model::load(resolve_model_path(o.teacher));
   const Model& teacher = separate_teacher ? *separate_teacher : *l.model;
@@ -292,7 +317,7 @@ void register_prune(CLI::App& app) {
   auto o = std::make_shared<PruneOptions>();
   CLI::App* cmd = app.add_subcommand("prune", "remove MLP channels by importance over rounds, distilling after each");
   o->model.add_to(*cmd);
-  o->train.add_to(*cmd);
+  o->train.add_to(*cmd, /*per_round=*/true);
   cmd->add_option("--ratio", o->ratio, "final fraction of MLP channels removed, e.g. 0.0833 (= 512/6144)")->required();
   cmd->add_option("--align", o->align, "keep widths a multiple of this (small models need less)")->capture_default_str();
   cmd->add_option("--rounds", o->rounds, "rounds; after round r, r/rounds of the ratio is removed")->capture_default_str();
@@ -300,7 +325,7 @@ void register_prune(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--global", o->global, "rank channels of all layers together (per-layer widths in config.json)");
   cmd->add_option("--calibration", o->calibration, "sequences of --data used to score importance")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed for --importance random")->capture_default_str();
+  opt::seed(*cmd, o->seed, "seed for --importance random")->capture_default_str();
   cmd->add_option("--teacher", o->teacher, "distill from this model instead of the original (e.g. its W8A16 copy)");
   cmd->callback([o] { run_prune(*o); });
 }
@@ -311,7 +336,7 @@ void register_distill(CLI::App& app) {
   o->model.add_to(*cmd);
   cmd->get_option("--model")->description("the student model (e.g. a draft model for speculative decoding)")->required(false);
   cmd->add_option("--student", o->model.model, "the student model (same as -m)");
-  o->train.add_to(*cmd);
+  o->train.add_to(*cmd, /*per_round=*/false);
   cmd->add_option("--teacher", o->teacher, "the teacher model")->required();
   cmd->callback([o] { run_distill(*o); });
 }

@@ -18,6 +18,7 @@ struct QuantizeCliOptions {
   std::string exclude;
   bool force = false;
   int threads = 0;
+  CLI::Option* threads_option = nullptr;
 };
 
 void quantize(const QuantizeCliOptions& c) {
@@ -26,12 +27,11 @@ void quantize(const QuantizeCliOptions& c) {
   o.lm_head = c.lm_head;
   o.exclude = c.exclude;
   o.force = c.force;
-  ThreadPool pool(c.threads > 0 ? c.threads : ThreadPool::default_threads());
+  ThreadPool pool(resolve_threads(c.threads_option, c.threads));
   const QuantizeReport r = quantize_model(resolve_model_path(c.model), c.out, o, pool);
-  const double gib = 1024.0 * 1024.0 * 1024.0;
-  log_info("wrote {}: {} matrices {} ({}), {} tensors kept in float; weights {:.3f} GiB -> {:.3f} GiB ({:.1f}%)",
-           c.out, r.n_quantized, o.scheme.type_name(), o.scheme.name, r.n_float, r.bytes_in / gib,
-           r.bytes_out / gib, 100.0 * r.bytes_out / std::max<size_t>(r.bytes_in, 1));
+  log_info("wrote {}: {} matrices {} ({}), {} tensors kept in float; weights {} -> {} ({:.1f}%)", c.out,
+           r.n_quantized, o.scheme.type_name(), o.scheme.name, r.n_float, format_bytes(static_cast<double>(r.bytes_in)),
+           format_bytes(static_cast<double>(r.bytes_out)), 100.0 * r.bytes_out / std::max<size_t>(r.bytes_in, 1));
 }
 
 }  // namespace
@@ -40,14 +40,14 @@ void register_quantize(CLI::App& app) {
   auto o = std::make_shared<QuantizeCliOptions>();
   CLI::App* cmd = app.add_subcommand(
       "quantize", "weight-only int8 / int4 quantization (W8A16 layout of MindIE / msModelSlim)");
-  cmd->add_option("-m,--model,model", o->model, "float model directory or name")->required();
-  cmd->add_option("-o,--out", o->out, "output model directory")->required();
+  opt::model(*cmd, o->model, "float model directory or name")->required();
+  opt::out(*cmd, o->out)->required();
   cmd->add_option("--scheme", o->scheme, "w8a16 | w8a16-g128 | w4a16-g128")->capture_default_str();
   cmd->add_option("--group-size", o->group_size, "columns per scale for the -g schemes (multiple of 16)");
   cmd->add_flag("--lm-head", o->lm_head, "also quantize an untied output head");
   cmd->add_option("--exclude", o->exclude, "regex: tensors whose name matches stay in float");
-  cmd->add_flag("--force", o->force, "replace an existing output directory");
-  cmd->add_option("-t,--threads", o->threads, "worker threads (default: all cores)")->envname("PANGU_THREADS");
+  opt::force(*cmd, o->force);
+  o->threads_option = opt::threads(*cmd, o->threads);
   cmd->callback([o] { quantize(*o); });
 }
 

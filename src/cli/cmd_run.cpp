@@ -52,6 +52,10 @@ std::vector<int32_t> parse_ids(const std::string& text) {
 }
 
 void run(const RunOptions& o) {
+  // Output files are checked before the model loads, so a long generation never ends in a write error.
+  if (!o.logits_out.empty()) check_output_path(o.logits_out, "--logits-out");
+  if (!o.stats_json.empty()) check_output_path(o.stats_json, "--stats-json");
+  o.sampling.validate();
   Loaded l = load(o.model);
   std::vector<int32_t> prompt;
   if (!o.ids.empty()) {
@@ -84,12 +88,15 @@ void run(const RunOptions& o) {
   g.proposer = spec.proposer.get();
   g.speculation = spec.options;
 
+  // Without a tokenizer there is no text to show: the ids are the output.
+  const bool print_ids = o.print_ids || !l.tokenizer;
+  if (!o.print_ids && !l.tokenizer) log_info("{}: no tokenizer, printing token ids", l.model->dir());
   std::vector<std::vector<float>> logits_rows;
   const int64_t vocab = l.model->config().vocab_size;
   bool first_id = true;
   auto on_token = [&](int32_t id, std::string_view text, const float* logits) {
     if (logits && !o.logits_out.empty()) logits_rows.emplace_back(logits, logits + vocab);
-    if (o.print_ids) {
+    if (print_ids) {
       if (id >= 0) {
         fmt::print("{}{}", first_id ? "" : " ", id);
         first_id = false;
@@ -158,8 +165,7 @@ void register_run(CLI::App& app) {
   cmd->add_option("--logits-out", o->logits_out,
                   "write {\"logits\": [[...], ...]} for every generated position");
   cmd->add_flag("--chat", o->chat, "wrap the prompt in the model's chat template");
-  cmd->add_option("--chat-template", o->chat_template,
-                  "pangu | chatml | llama2 | raw (default: from the model)");
+  opt::chat_template(*cmd, o->chat_template);
   cmd->add_option("--system", o->system, "system message for --chat");
   cmd->add_flag("--no-bos", o->no_bos, "do not add BOS to the prompt");
   cmd->add_flag("--special", o->special, "print special tokens");

@@ -107,14 +107,14 @@ void register_synth(CLI::App& app) {
   auto o = std::make_shared<SynthOptions>();
   CLI::App* cmd =
       app.add_subcommand("synth", "write a random-weight checkpoint of a config.json (benchmarks)");
-  cmd->add_option("-c,--config,config", o->config,
-                  "config.json, e.g. ../shared/models/configs/openpangu-embedded-1b.config.json")
+  // No -c: that is --ctx in every other command.
+  cmd->add_option("--config", o->config, "config.json, e.g. ../shared/models/configs/openpangu-embedded-1b.config.json")
       ->required();
-  cmd->add_option("-o,--out", o->out, "output model directory")->required();
+  opt::out(*cmd, o->out)->required();
   cmd->add_option("--dtype", o->dtype, "bf16 | f16 | f32")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "random seed")->capture_default_str();
+  opt::seed(*cmd, o->seed)->capture_default_str();
   cmd->add_option("--tokenizer", o->tokenizer_dir, "copy tokenizer files from this directory");
-  cmd->add_flag("--force", o->force, "replace an existing output directory");
+  opt::force(*cmd, o->force);
   cmd->callback([o] { synth(*o); });
 }
 

@@ -1,6 +1,8 @@
 #include "cli/common.h"
 
 #include <chrono>
+#include <cmath>
+#include <thread>
 
 #include "core/log.h"
 #include "kernels/kernels.h"
@@ -9,48 +11,68 @@
 namespace pangu::cli {
 
 void ModelOptions::add_to(CLI::App& app) {
-  app.add_option("-m,--model", model,
-                 "model directory, or a name under $PANGU_MODELS, ./models, ../shared/models")
-      ->required()
-      ->envname("PANGU_MODEL");
-  app.add_option("-t,--threads", threads, "worker threads (default: all cores)")->envname("PANGU_THREADS");
-  app.add_option("-c,--ctx", ctx, "context size in tokens (default: min(max_position_embeddings, 4096))")
-      ->envname("PANGU_CTX");
-  app.add_flag("-v,--verbose", verbose, "more diagnostics on stderr");
+  opt::model(app, model)->required();
+  threads_option = opt::threads(app, threads);
+  ctx_option = opt::ctx(app, ctx);
+  opt::verbose(app, verbose);
   app.add_flag("--int8-head", int8_head,
                "quantize a float output head to int8 at load (a tied head of a W8A16 model reads half the bytes)");
 }
 
 void SamplingOptions::add_to(CLI::App& app) {
-  app.add_option("-n,--n-predict", n_predict, "maximum new tokens")->capture_default_str();
+  opt::n_predict(app, n_predict);
   app.add_flag("--greedy", greedy, "greedy decoding (same as --temp 0)");
-  app.add_option("--temp", temperature, "temperature; 0 is greedy")->capture_default_str();
-  app.add_option("--top-k", top_k, "keep the k most likely tokens; 0 disables")->capture_default_str();
-  app.add_option("--top-p", top_p, "nucleus sampling threshold; 1 disables")->capture_default_str();
+  temperature_option = app.add_option("--temp", temperature,
+                                      "temperature; 0 is greedy (default: generation_config.json, else 0.8)")
+                           ->capture_default_str();
+  top_k_option = app.add_option("--top-k", top_k, "keep the k most likely tokens; 0 disables")->capture_default_str();
+  top_p_option = app.add_option("--top-p", top_p, "nucleus sampling threshold; 1 disables")->capture_default_str();
   app.add_option("--min-p", min_p, "drop tokens below min_p times the top probability; 0 disables")
       ->capture_default_str();
-  app.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1 disables)")
+  repeat_penalty_option = app.add_option("--repeat-penalty", repeat_penalty, "repetition penalty (1 disables)")
       ->capture_default_str();
   app.add_option("--repeat-last-n", repeat_last_n, "tokens the penalties look back over; -1 all")
       ->capture_default_str();
   app.add_option("--presence-penalty", presence_penalty, "OpenAI presence penalty")->capture_default_str();
   app.add_option("--frequency-penalty", frequency_penalty, "OpenAI frequency penalty")->capture_default_str();
-  seed_option =
-      app.add_option("-s,--seed", seed, "random seed (default: from the clock)")->envname("PANGU_SEED");
+  seed_option = opt::seed(app, seed, "random seed (default: from the clock)");
   app.add_option("--logit-bias", logit_bias, "ID=BIAS added to a token's logit (repeatable)");
   app.add_option("--stop", stop, "stop when this text appears (repeatable)");
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
 }
 
+void SamplingOptions::validate() const {
+  PANGU_CHECK(n_predict >= -1, "-n/--n-predict {}: expected -1 (until end-of-sequence or a full context) or a count >= 0",
+              n_predict);
+  PANGU_CHECK(std::isfinite(temperature) && temperature >= 0.0f, "--temp {}: expected 0 (greedy) or more", temperature);
+  PANGU_CHECK(top_k >= 0, "--top-k {}: expected 0 (off) or more", top_k);
+  PANGU_CHECK(top_p > 0.0f && top_p <= 1.0f, "--top-p {}: expected a value in (0, 1]; 1 turns it off", top_p);
+  PANGU_CHECK(min_p >= 0.0f && min_p < 1.0f, "--min-p {}: expected a value in [0, 1); 0 turns it off", min_p);
+  PANGU_CHECK(std::isfinite(repeat_penalty) && repeat_penalty > 0.0f,
+              "--repeat-penalty {}: expected a positive value; 1 turns it off", repeat_penalty);
+  PANGU_CHECK(repeat_last_n >= -1, "--repeat-last-n {}: expected -1 (all), 0 (off) or more", repeat_last_n);
+  PANGU_CHECK(std::isfinite(presence_penalty) && std::fabs(presence_penalty) <= 2.0f,
+              "--presence-penalty {}: expected a value in [-2, 2] (OpenAI's range)", presence_penalty);
+  PANGU_CHECK(std::isfinite(frequency_penalty) && std::fabs(frequency_penalty) <= 2.0f,
+              "--frequency-penalty {}: expected a value in [-2, 2] (OpenAI's range)", frequency_penalty);
+}
+
 GenerateOptions SamplingOptions::resolve(const Model& model) const {
+  validate();
+  const GenerationConfig& gc = model.generation_config();
+  auto given = [](const CLI::Option* option) { return option && option->count() > 0; };
   GenerateOptions g;
   g.max_new_tokens = n_predict;
-  g.sampling.greedy = greedy;
-  g.sampling.temperature = temperature;
-  g.sampling.top_k = top_k;
-  g.sampling.top_p = top_p;
+  // generation_config.json holds the model's own defaults (Hugging Face semantics); what the user typed wins.
+  // do_sample: false means greedy decoding unless a temperature is asked for.
+  g.sampling.greedy = greedy || (gc.do_sample == false && !given(temperature_option));
+  g.sampling.temperature = gc.temperature && !given(temperature_option) ? static_cast<float>(*gc.temperature) : temperature;
+  g.sampling.top_k = gc.top_k && !given(top_k_option) ? static_cast<int>(*gc.top_k) : top_k;
+  g.sampling.top_p = gc.top_p && !given(top_p_option) ? static_cast<float>(*gc.top_p) : top_p;
   g.sampling.min_p = min_p;
-  g.sampling.repetition_penalty = repeat_penalty;
+  g.sampling.repetition_penalty = gc.repetition_penalty && !given(repeat_penalty_option)
+                                      ? static_cast<float>(*gc.repetition_penalty)
+                                      : repeat_penalty;
   g.sampling.penalty_last_n = repeat_last_n;
   g.sampling.presence_penalty = presence_penalty;
   g.sampling.frequency_penalty = frequency_penalty;
@@ -66,7 +88,6 @@ GenerateOptions SamplingOptions::resolve(const Model& model) const {
       fail("--logit-bias \"{}\": expected ID=BIAS, e.g. 42=-5", item);
     }
   }
-  const GenerationConfig& gc = model.generation_config();
   g.sampling.suppress_tokens = std::vector<int32_t>(gc.suppress_tokens.begin(), gc.suppress_tokens.end());
   for (int32_t id : g.sampling.suppress_tokens)
     PANGU_CHECK(id >= 0 && id < model.config().vocab_size,
@@ -78,6 +99,36 @@ GenerateOptions SamplingOptions::resolve(const Model& model) const {
   return g;
 }
 
+double matmul_macs_per_token(const ModelConfig& c) {
+  double macs = static_cast<double>(c.vocab_size) * c.hidden_size;  // output head
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    const int64_t mlp = c.intermediate_size.empty() ? 0
+                        : c.intermediate_size[std::min<size_t>(layer, c.intermediate_size.size() - 1)];
+    macs += static_cast<double>(c.hidden_size) * (2 * c.q_dim() + 2 * c.kv_dim() + 3 * mlp);
+  }
+  return macs;
+}
+
+int resolve_threads(const CLI::Option* option, int requested, double macs_per_token) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (option && option->count() > 0) {
+    PANGU_CHECK(requested >= 1 && requested <= kMaxThreads, "-t/--threads {}: expected 1 to {} threads",
+                requested, kMaxThreads);
+    if (requested > cores)
+      log_info("warning: -t/--threads {} is more than the {} cores of this machine; each parallel step then "
+               "waits for threads that have no core to run on",
+               requested, cores);
+    return requested;
+  }
+  if (std::getenv("PANGU_THREADS")) return ThreadPool::default_threads();
+  // Below this many multiply-adds per token a decode step is tens of microseconds: a second thread gains a
+  // little on an idle machine and loses badly beside another busy process (docs/benchmarks.md, "Threads
+  // under contention").
+  constexpr double kSmallModelMacs = 4e6;
+  if (macs_per_token >= 0 && macs_per_token < kSmallModelMacs) return 1;
+  return cores;
+}
+
 Loaded load(const ModelOptions& options) {
   set_log_level(options.verbose ? LogLevel::kVerbose : LogLevel::kInfo);
   Loaded l;
@@ -87,10 +138,25 @@ Loaded load(const ModelOptions& options) {
   load_options.int8_head = options.int8_head;
   l.model = Model::load(dir, load_options);
   l.tokenizer = load_tokenizer(dir);
-  const int threads = options.threads > 0 ? options.threads : ThreadPool::default_threads();
+  // Checked now: otherwise the first text that encodes to a token past the embedding fails mid-run.
+  PANGU_CHECK(!l.tokenizer || l.tokenizer->vocab_size() <= l.model->config().vocab_size,
+              "{}: the tokenizer has {} tokens but config.json vocab_size is {}: ids past {} have no embedding "
+              "(is the tokenizer from another model?)",
+              dir, l.tokenizer ? l.tokenizer->vocab_size() : 0, l.model->config().vocab_size,
+              l.model->config().vocab_size - 1);
+  const int threads =
+      resolve_threads(options.threads_option, options.threads, matmul_macs_per_token(l.model->config()));
   l.pool = std::make_unique<ThreadPool>(threads);
   const int64_t max_pos = l.model->config().max_position_embeddings;
-  l.ctx = options.ctx > 0 ? options.ctx : std::min<int64_t>(max_pos > 0 ? max_pos : 4096, 4096);
+  if (options.ctx_option && options.ctx_option->count() > 0) {
+    PANGU_CHECK(options.ctx >= 1, "-c/--ctx {}: expected a context of at least 1 token", options.ctx);
+    PANGU_CHECK(max_pos <= 0 || options.ctx <= max_pos,
+                "-c/--ctx {}: {} supports at most {} positions (max_position_embeddings in config.json)",
+                options.ctx, dir, max_pos);
+    l.ctx = options.ctx;
+  } else {
+    l.ctx = std::min<int64_t>(max_pos > 0 ? max_pos : 4096, 4096);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   log_verbose("loaded {} ({}) in {:.2f}s; {} threads; context {}; kernels {}", dir,
               l.model->config().architecture, seconds, threads, l.ctx, simd_name(active_simd()));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/options.h"
 #include "core/thread_pool.h"
 #include "pangu/chat.h"
 #include "pangu/generate.h"
@@ -20,15 +21,24 @@ namespace pangu::cli {
 
 struct ModelOptions {
   std::string model;
-  int threads = 0;  // 0: PANGU_THREADS or all cores
-  int64_t ctx = 0;  // 0: min(max_position_embeddings, 4096)
+  int threads = 0;  // unset: the cores, or 1 for a model too small to gain from more
+  int64_t ctx = 0;  // unset: min(max_position_embeddings, 4096)
   bool verbose = false;
   bool int8_head = false;
+  CLI::Option* threads_option = nullptr;
+  CLI::Option* ctx_option = nullptr;
   void add_to(CLI::App& app);
 };
 
+// The thread count for -t as the user gave it (an error below 1 or above kMaxThreads, a warning above the
+// cores), or the default for a model of `macs_per_token` multiply-adds when -t was not given.
+constexpr int kMaxThreads = 512;
+int resolve_threads(const CLI::Option* option, int requested, double macs_per_token = -1);
+// Multiply-adds of the matrix products for one token: what decides whether a second thread pays.
+double matmul_macs_per_token(const ModelConfig& config);
+
 struct SamplingOptions {
-  int64_t n_predict = 128;
+  int64_t n_predict = 128;  // -1: until EOS or the context is full
   bool greedy = false;
   float temperature = 0.8f;
   int top_k = 40;
@@ -43,7 +53,13 @@ struct SamplingOptions {
   std::vector<std::string> logit_bias;  // "ID=BIAS"
   std::vector<std::string> stop;
   bool ignore_eos = false;
+  CLI::Option* temperature_option = nullptr;
+  CLI::Option* top_k_option = nullptr;
+  CLI::Option* top_p_option = nullptr;
+  CLI::Option* repeat_penalty_option = nullptr;
   void add_to(CLI::App& app);
+  // Refuses values out of range, naming the flag as the user typed it.
+  void validate() const;
   // Applies generation_config.json (suppress_tokens, EOS, defaults) under what the user set.
   GenerateOptions resolve(const Model& model) const;
 };

@@ -1,6 +1,8 @@
 // pangu: one binary, one command table.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 #include "cli/common.h"
 #include "pangu/error.h"
@@ -12,7 +14,7 @@ struct Command {
   pangu::cli::CommandRegistrar add;
 };
 
-// Names are fixed: run | chat | info | synth (and later quantize | prune | eval | bench | serve).
+// Names are fixed; later: serve, adapt.
 const Command kCommands[] = {
     {"run", pangu::cli::register_run},
     {"chat", pangu::cli::register_chat},
@@ -33,6 +35,20 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "pangu 0.1.0");
   for (const auto& c : kCommands) c.add(app);
+  // CLI11 answers an unknown word with "A subcommand is required", which hides the typo.
+  if (argc >= 2 && argv[1][0] != '-') {
+    bool known = false;
+    std::string names;
+    for (const auto& c : kCommands) {
+      known = known || std::strcmp(argv[1], c.name) == 0;
+      names += std::string(names.empty() ? "" : ", ") + c.name;
+    }
+    if (!known) {
+      std::fprintf(stderr, "pangu: error: unknown command \"%s\"; the commands are %s (pangu --help)\n", argv[1],
+                   names.c_str());
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

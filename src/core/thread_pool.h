@@ -1,6 +1,9 @@
-// A persistent pool: workers wait on a generation counter (spinning briefly, then sleeping) and split
-// [0, n) into contiguous chunks. The calling thread takes chunk 0, so a pool of size 1 runs everything
-// inline.
+// A persistent pool for the many short parallel steps of decoding (hundreds per token, each well under a
+// millisecond). [0, n) is cut into a few chunks per thread and every thread, the caller included, claims
+// chunks one at a time until none are left. A thread that the OS has taken off its core (another process
+// on the machine) therefore holds up at most the one chunk it is running, and the caller never waits for
+// a worker that has not started: whoever is running does the work. Waiting threads spin briefly, then
+// yield their core, then sleep, so an idle or contended pool gives the CPU back.
 #pragma once
 
 #include <atomic>
@@ -21,33 +24,36 @@ class ThreadPool {
 
   int size() const { return n_threads_; }
 
-  // fn(begin, end) over disjoint chunks covering [0, n); returns when all chunks are done.
+  // fn(begin, end) over disjoint chunks covering [0, n); returns when all chunks are done. Which thread runs
+  // which chunk is not fixed: results must not depend on it (each chunk writes its own outputs).
   void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
 
-  // Which worker's chunk of a parallel_for over n items starts at `begin` (for per-worker scratch).
-  size_t chunk_index(size_t begin, size_t n) const { return begin / chunk_size(n); }
-  size_t chunk_size(size_t n) const { return (n + n_threads_ - 1) / n_threads_; }
+  // Inside a parallel_for callback: the running thread's index in [0, size()), 0 for the caller; for
+  // per-thread scratch. Outside a pool: 0.
+  static int worker_index();
 
+  // Cores of this machine (or PANGU_THREADS when set).
   static int default_threads();
 
  private:
   void worker_loop(int index);
-  void run_chunk(int index);
+  // Claims and runs chunks of generation `gen` until none are left.
+  void work_on(uint32_t gen);
 
   int n_threads_;
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  // Sequentially consistent atomics: a side that goes to sleep re-checks its condition under the mutex
-  // after announcing itself, and the other side notifies under the mutex when it sees the announcement.
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  // High 32 bits: the job's generation; low 32 bits: the next unclaimed chunk. One word, so a claim by a
+  // thread still looking at an older job fails instead of taking a chunk of the new one.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<uint32_t> chunks_done_{0};
+  std::atomic<uint32_t> n_chunks_{0};
+  std::atomic<size_t> job_n_{0};
+  std::atomic<size_t> chunk_len_{0};
+  std::atomic<const std::function<void(size_t, size_t)>*> job_{nullptr};
   std::atomic<int> sleepers_{0};
-  std::atomic<bool> caller_waiting_{false};
   std::atomic<bool> stopping_{false};
-  size_t job_n_ = 0;
-  const std::function<void(size_t, size_t)>* job_ = nullptr;
 };
 
 }  // namespace pangu

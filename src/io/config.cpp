@@ -170,7 +170,7 @@ GenerationConfig load_generation_config(const std::string& path) {
   g.eos_token_ids = token_id_list(j, "eos_token_id", path);
   g.pad_token_id = optional_id(j, "pad_token_id", path);
   g.suppress_tokens = token_id_list(j, "suppress_tokens", path);
-  g.do_sample = json_optional<bool>(j, "do_sample", false, path);
+  if (j.contains("do_sample") && !j["do_sample"].is_null()) g.do_sample = json_required<bool>(j, "do_sample", path);
   if (j.contains("temperature") && !j["temperature"].is_null())
     g.temperature = json_required<double>(j, "temperature", path);
   if (j.contains("top_k") && !j["top_k"].is_null()) g.top_k = json_required<int64_t>(j, "top_k", path);

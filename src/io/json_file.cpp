@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -30,6 +33,16 @@ std::string read_text_file(const std::string& path, const char* what) {
 
 Json read_json_file(const std::string& path) {
   return parse_json_text(read_text_file(path), path);
+}
+
+void check_output_path(const std::string& path, const char* flag) {
+  const std::string probe = path + ".tmp." + std::to_string(::getpid());
+  std::FILE* f = std::fopen(probe.c_str(), "wb");
+  if (!f) fail("{} {}: cannot write there ({})", flag, path, std::strerror(errno));
+  std::fclose(f);
+  std::remove(probe.c_str());
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail("{} {}: is a directory; expected a file name", flag, path);
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {

@@ -16,6 +16,9 @@ std::string read_text_file(const std::string& path, const char* what = "file"); 
 Json read_json_file(const std::string& path);  // throws naming path and parse position
 Json parse_json_text(const std::string& text, const std::string& origin);
 void write_text_file_atomic(const std::string& path, const std::string& text);  // temp file + rename
+// Fails now, naming `flag` and path, when write_text_file_atomic(path) could not succeed later (a missing
+// or read-only directory): a long run must not end by losing its output.
+void check_output_path(const std::string& path, const char* flag);
 
 // Calls fn(record, line) for every non-blank line of JSONL text; a line that is not JSON is an error naming
 // origin:line. With complete_bytes, a last line without its newline (a torn write) is left unparsed and

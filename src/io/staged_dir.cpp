@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "core/log.h"
 #include "pangu/error.h"
 
 namespace pangu {
@@ -11,9 +12,14 @@ namespace pangu {
 namespace fs = std::filesystem;
 
 StagedDir::StagedDir(std::string out, bool force) : out_(std::move(out)), tmp_(out_ + ".tmp") {
-  if (fs::exists(out_) && !force) fail("{}: already exists (use --force to replace it)", out_);
   std::error_code ec;
-  fs::remove_all(tmp_, ec);
+  if (fs::exists(tmp_, ec)) {
+    // Only an interrupted run of ours leaves OUT.tmp behind; it is never a finished output.
+    const uintmax_t removed = fs::remove_all(tmp_, ec);
+    if (ec) fail("{}: cannot remove the unfinished output of an interrupted run: {}", tmp_, ec.message());
+    log_info("removed {} ({} files), the unfinished output of an interrupted run", tmp_, removed);
+  }
+  if (fs::exists(out_) && !force) fail("{}: already exists (use --force to replace it)", out_);
   fs::create_directories(tmp_, ec);
   if (ec) fail("{}: cannot create directory: {}", tmp_, ec.message());
 }

@@ -115,7 +115,7 @@ void Session::attention(int64_t layer, int64_t n) {
   const int64_t scratch_floats = attention_scratch_floats(group, n_ctx_);
   const AttendFn attend_fn = attention_kernel(active_simd(), hd);
   pool_.parallel_for(work, [&](size_t begin, size_t end) {
-    float* scores = s.scores.data() + pool_.chunk_index(begin, work) * scratch_floats;
+    float* scores = s.scores.data() + ThreadPool::worker_index() * scratch_floats;
     for (size_t item = begin; item < end; ++item) {
       const int64_t kvh = static_cast<int64_t>(item) / n;
       const int64_t t = static_cast<int64_t>(item) % n;

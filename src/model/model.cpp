@@ -1,5 +1,6 @@
 #include "pangu/model.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -66,18 +67,22 @@ std::vector<int64_t> Model::eos_token_ids() const {
 
 std::string resolve_model_path(const std::string& name) {
   if (fs::is_directory(name)) return name;
+  if (fs::exists(name)) fail("model \"{}\": is a file; expected a model directory (config.json, *.safetensors)", name);
+  if (fs::path(name).is_absolute()) fail("model \"{}\" not found: no such directory", name);
   std::vector<fs::path> roots;
   if (const char* env = std::getenv("PANGU_MODELS")) roots.emplace_back(env);
   roots.emplace_back("models");
   roots.emplace_back("../shared/models");
-  std::string searched;
+  std::vector<std::string> searched{name};
   for (const auto& root : roots) {
     const fs::path candidate = root / name;
     if (fs::is_directory(candidate)) return candidate.string();
-    searched += (searched.empty() ? "" : ", ") + candidate.string();
+    if (std::find(searched.begin(), searched.end(), candidate.string()) == searched.end())
+      searched.push_back(candidate.string());
   }
-  fail("model \"{}\" not found (looked for a directory at {}, {}); pass a path or set PANGU_MODELS", name,
-       name, searched);
+  std::string list;
+  for (const auto& s : searched) list += (list.empty() ? "" : ", ") + s;
+  fail("model \"{}\" not found (looked for a directory at {}); pass a path or set PANGU_MODELS", name, list);
 }
 
 }  // namespace pangu

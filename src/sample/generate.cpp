@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "pangu/error.h"
 #include "pangu/model.h"
@@ -126,10 +127,17 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
   const int64_t vocab = session.vocab_size();
   Sampler sampler(options.sampling, vocab);
   Verifier verifier(sampler, vocab);
+  // A negative limit means until end-of-sequence or a full context; the context bounds the output either way
+  // (the last token is never fed, so one more than the free positions can come out).
+  const int64_t free_after_prompt = session.n_ctx() - session.n_past() - static_cast<int64_t>(prompt.size());
+  const int64_t max_new_tokens =
+      options.max_new_tokens < 0 ? std::numeric_limits<int64_t>::max() : options.max_new_tokens;
+  const size_t expected_tokens = static_cast<size_t>(std::clamp<int64_t>(
+      std::min(max_new_tokens, free_after_prompt + 1), 0, session.n_ctx()));
   std::vector<int32_t> context = history;
   context.insert(context.end(), prompt.begin(), prompt.end());
-  context.reserve(context.size() + options.max_new_tokens);
-  result.tokens.reserve(options.max_new_tokens);
+  context.reserve(context.size() + expected_tokens);
+  result.tokens.reserve(expected_tokens);
 
   PANGU_CHECK(session.n_past() + static_cast<int64_t>(prompt.size()) <= session.n_ctx(),
               "the prompt ({} tokens) does not fit the context ({} of {} positions free); raise --ctx",
@@ -166,7 +174,7 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
       result.stop_reason = StopReason::kEos;
     } else if (stopped) {
       result.stop_reason = StopReason::kStopString;
-    } else if (static_cast<int64_t>(result.tokens.size()) >= options.max_new_tokens) {
+    } else if (static_cast<int64_t>(result.tokens.size()) >= max_new_tokens) {
       result.stop_reason = StopReason::kMaxTokens;
     } else {
       return true;
@@ -188,10 +196,10 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
   bool have_pending = false;  // the last emitted token, not yet in the cache
   int32_t pending = 0;
 
-  while (!done && options.max_new_tokens > 0) {
+  while (!done && max_new_tokens > 0) {
     // Room: the pending token and k proposals must fit the context, and at most the remaining tokens
     // minus the one the target adds are worth proposing.
-    const int64_t remaining = options.max_new_tokens - static_cast<int64_t>(result.tokens.size());
+    const int64_t remaining = max_new_tokens - static_cast<int64_t>(result.tokens.size());
     const int64_t free_positions = session.n_ctx() - session.n_past() - (have_pending ? 1 : 0);
     if (have_pending && free_positions < 0) {
       result.stop_reason = StopReason::kContextFull;

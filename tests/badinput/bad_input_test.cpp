@@ -60,6 +60,9 @@ void expect_error(const std::string& dir, const std::vector<std::string>& must_c
 
 TEST(BadInput, ModelDirectoryMissing) {
   expect_error("/nonexistent/model", {"/nonexistent/model", "not found"});
+  // An absolute path is named once, not once per search root.
+  const auto r = test::run_pangu("run -m /nonexistent/model -p x");
+  EXPECT_EQ(r.err.find("/nonexistent/model"), r.err.rfind("/nonexistent/model")) << r.err;
 }
 
 TEST(BadInput, ConfigMissing) {

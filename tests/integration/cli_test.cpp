@@ -71,7 +71,7 @@ TEST(Cli, ChatAnswersEachLineFromStdin) {
 TEST(Cli, SynthTinyConfigThenInfoAndRun) {
   test::TempDir tmp;
   const std::string out = tmp / "synth";
-  auto r = run_pangu("synth -c " + shared("models/tiny-pangu-random/config.json") + " -o " + out);
+  auto r = run_pangu("synth --config " + shared("models/tiny-pangu-random/config.json") + " -o " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_pangu("info -m " + out + " --verbose");
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -83,7 +83,7 @@ TEST(Cli, SynthTinyConfigThenInfoAndRun) {
   int count = 0, id;
   while (ids >> id) ++count;
   EXPECT_EQ(count, 4);
-  r = run_pangu("synth -c " + shared("models/tiny-pangu-random/config.json") + " -o " + out);
+  r = run_pangu("synth --config " + shared("models/tiny-pangu-random/config.json") + " -o " + out);
   EXPECT_EQ(r.exit_code, 1);  // refuses to overwrite
   EXPECT_NE(r.err.find("--force"), std::string::npos);
 }
@@ -91,7 +91,7 @@ TEST(Cli, SynthTinyConfigThenInfoAndRun) {
 TEST(Cli, SynthPangu1BReportsRealParameterCountAndSize) {
   test::TempDir tmp;
   const std::string out = tmp / "pangu-1b";
-  auto r = run_pangu("synth -c " + shared("models/configs/openpangu-embedded-1b.config.json") + " -o " + out);
+  auto r = run_pangu("synth --config " + shared("models/configs/openpangu-embedded-1b.config.json") + " -o " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_pangu("info -m " + out);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -123,7 +123,7 @@ TEST(Cli, QuantizeLmHeadAndExclude) {
   auto config = test::read_json(shared("models/tiny-pangu-random/config.json"));
   config["tie_word_embeddings"] = false;
   test::write_text(tmp / "config.json", config.dump());
-  auto r = run_pangu("synth -c " + (tmp / "config.json") + " -o " + (tmp / "untied"));
+  auto r = run_pangu("synth --config " + (tmp / "config.json") + " -o " + (tmp / "untied"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_pangu("quantize -m " + (tmp / "untied") + " -o " + (tmp / "q") + " --lm-head --exclude 'mlp\\.down_proj'");
   ASSERT_EQ(r.exit_code, 0) << r.err;

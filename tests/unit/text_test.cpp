@@ -15,7 +15,10 @@ bool valid_utf8(const std::string& s) {
 
 TEST(Utf8, CompletePrefixHoldsAnIncompleteTail) {
   const std::string euro = "\xE2\x82\xAC";
-  EXPECT_EQ(utf8_complete_prefix("a" + euro.substr(0, 2)), 1u);
+  // Built with append: GCC 12's -Wrestrict misfires on "a" + std::string&& at -O3 (a known false positive).
+  std::string a_and_half_euro = "a";
+  a_and_half_euro.append(euro, 0, 2);
+  EXPECT_EQ(utf8_complete_prefix(a_and_half_euro), 1u);
   EXPECT_EQ(utf8_complete_prefix("a" + euro), 4u);
   EXPECT_EQ(utf8_sanitize("a\xFF"
                           "b"),
