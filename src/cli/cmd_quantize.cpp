@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.h"
+#include "pangu/error.h"
 #include "core/log.h"
 #include "quant/quantize_model.h"
 
@@ -19,6 +20,7 @@ struct QuantizeCliOptions {
   bool force = false;
   int threads = 0;
   CLI::Option* threads_option = nullptr;
+  std::string float_dtype = "bf16";
 };
 
 void quantize(const QuantizeCliOptions& c) {
@@ -27,6 +29,9 @@ void quantize(const QuantizeCliOptions& c) {
   o.lm_head = c.lm_head;
   o.exclude = c.exclude;
   o.force = c.force;
+  PANGU_CHECK(c.float_dtype == "bf16" || c.float_dtype == "f16", "--float-dtype {}: expected bf16 or f16",
+              c.float_dtype);
+  o.float_dtype = c.float_dtype == "bf16" ? DType::kBF16 : DType::kF16;
   ThreadPool pool(resolve_threads(c.threads_option, c.threads));
   const QuantizeReport r = quantize_model(resolve_model_path(c.model), c.out, o, pool);
   log_info("wrote {}: {} matrices {} ({}), {} tensors kept in float; weights {} -> {} ({:.1f}%)", c.out,
@@ -46,6 +51,10 @@ void register_quantize(CLI::App& app) {
   cmd->add_option("--group-size", o->group_size, "columns per scale for the -g schemes (multiple of 16)");
   cmd->add_flag("--lm-head", o->lm_head, "also quantize an untied output head");
   cmd->add_option("--exclude", o->exclude, "regex: tensors whose name matches stay in float");
+  cmd->add_option("--float-dtype", o->float_dtype,
+                  "dtype of the tensors kept in float when the source is f32: bf16 | f16 (the Ascend stacks run "
+                  "16-bit activations only)")
+      ->capture_default_str();
   opt::force(*cmd, o->force);
   o->threads_option = opt::threads(*cmd, o->threads);
   cmd->callback([o] { quantize(*o); });

@@ -16,6 +16,7 @@ std::string QuantDescription::type_of(const std::string& tensor) const {
 
 Json QuantDescription::to_json() const {
   Json j = Json::object();
+  if (!version.empty()) j["version"] = version;
   j["model_quant_type"] = model_quant_type;
   if (group_size > 0) j["group_size"] = group_size;
   for (const auto& [name, type] : tensor_types) j[name] = type;
@@ -32,16 +33,20 @@ QuantDescription load_quant_description(const std::string& dir, const std::strin
   if (quantize != "w8a16" && quantize != "w4a16" && quantize != "W8A16" && quantize != "W4A16")
     fail("{}/config.json: \"quantize\": \"{}\" is not supported (expected w8a16 or w4a16)", dir, quantize);
   QuantDescription d;
-  d.origin = (std::filesystem::path(dir) / quant_description_filename(quantize)).string();
+  const std::filesystem::path plain = std::filesystem::path(dir) / kQuantDescriptionFile;
+  const std::filesystem::path suffixed = std::filesystem::path(dir) / quant_description_filename(quantize);
+  d.origin = (std::filesystem::exists(plain) ? plain : suffixed).string();
   if (!std::filesystem::exists(d.origin))
-    fail("{}: missing; config.json says the model is quantized (\"quantize\": \"{}\")", d.origin, quantize);
+    fail("{}: missing (and no {}); config.json says the model is quantized (\"quantize\": \"{}\")",
+         suffixed.string(), plain.filename().string(), quantize);
   const Json j = read_json_file(d.origin);
   if (!j.is_object()) fail("{}: expected a JSON object, found {}", d.origin, j.type_name());
   d.model_quant_type = json_optional<std::string>(j, "model_quant_type", "", d.origin);
+  d.version = json_optional<std::string>(j, "version", "", d.origin);
   d.group_size = json_optional<int64_t>(j, "group_size", 0, d.origin);
   if (d.group_size < 0) fail("{}: \"group_size\" is {}, expected 0 or a positive number", d.origin, d.group_size);
   for (const auto& [key, value] : j.items()) {
-    if (key == "model_quant_type" || key == "group_size" || !value.is_string()) continue;
+    if (key == "model_quant_type" || key == "group_size" || key == "version" || !value.is_string()) continue;
     const std::string type = value.get<std::string>();
     d.tensor_types[key] = type;
   }

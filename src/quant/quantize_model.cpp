@@ -20,9 +20,27 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A float tensor copied byte for byte.
-TensorToWrite copy_tensor(const TensorView& t) {
-  return {t.name, t.dtype, t.shape, [&t](uint8_t* dst) { std::memcpy(dst, t.data, t.n_bytes); }};
+// A float tensor copied byte for byte, or an f32 one rounded to `f32_to` (bf16 or f16).
+TensorToWrite copy_tensor(const TensorView& t, DType f32_to) {
+  if (t.dtype != DType::kF32 || f32_to == DType::kF32)
+    return {t.name, t.dtype, t.shape, [&t](uint8_t* dst) { std::memcpy(dst, t.data, t.n_bytes); }};
+  return {t.name, f32_to, t.shape, [&t, f32_to](uint8_t* dst) {
+            const float* src = t.as<float>();
+            const size_t n = t.n_bytes / sizeof(float);
+            auto* out = reinterpret_cast<uint16_t*>(dst);
+            for (size_t i = 0; i < n; ++i) out[i] = f32_to == DType::kBF16 ? f32_to_bf16(src[i]) : f32_to_f16(src[i]);
+          }};
+}
+
+const char* torch_dtype_name(DType d) {
+  switch (d) {
+    case DType::kBF16:
+      return "bfloat16";
+    case DType::kF16:
+      return "float16";
+    default:
+      return "float32";
+  }
 }
 
 // The three tensors of one quantized matrix. One pass writes the codes and keeps the scales (4 bytes a
@@ -67,7 +85,10 @@ QuantizeReport quantize_model(const std::string& in_dir, const std::string& out_
   std::unique_ptr<Regex> exclude;
   if (!o.exclude.empty()) exclude = std::make_unique<Regex>(o.exclude, false, "--exclude");
 
+  PANGU_CHECK(o.float_dtype == DType::kBF16 || o.float_dtype == DType::kF16,
+              "quantize: float tensors are written as bf16 or f16 (found {})", dtype_name(o.float_dtype));
   QuantDescription description;
+  description.version = "1.0.0";
   description.model_quant_type = o.scheme.type_name();
   description.group_size = o.scheme.group_size;
   QuantizeReport report;
@@ -83,11 +104,23 @@ QuantizeReport quantize_model(const std::string& in_dir, const std::string& out_
         description.tensor_types[tensors[i].name] = o.scheme.type_name();
       ++report.n_quantized;
     } else {
-      tensors.push_back(copy_tensor(t));
+      tensors.push_back(copy_tensor(t, o.float_dtype));
       description.tensor_types[spec.name] = "FLOAT";
       ++report.n_float;
     }
   }
+  // vllm-ascend looks lm_head.weight up in the description even when the head is tied to the embedding (a
+  // KeyError otherwise); the tensor itself is not written for a tied head.
+  if (!description.tensor_types.count("lm_head.weight")) description.tensor_types["lm_head.weight"] = "FLOAT";
+  // The activations' dtype: a 16-bit source keeps its own, an f32 source takes the one its floats went to.
+  const DType activation_dtype = [&] {
+    for (const TensorSpec& spec : expected_tensors(config))
+      if (spec.role != TensorRole::kMatrix) {
+        const DType d = model->checkpoint().find(spec.name)->dtype;
+        return d == DType::kF32 ? o.float_dtype : d;
+      }
+    return o.float_dtype;
+  }();
   for (const auto& t : tensors) {
     size_t n = dtype_size(t.dtype);
     for (int64_t d : t.shape) n *= static_cast<size_t>(d);
@@ -102,9 +135,11 @@ QuantizeReport quantize_model(const std::string& in_dir, const std::string& out_
   }
   Json config_json = read_json_file((fs::path(in_dir) / "config.json").string());
   config_json["quantize"] = o.scheme.config_name();
+  config_json["torch_dtype"] = torch_dtype_name(activation_dtype);
+  // vllm-ascend would take a quantization_config block for the whole description.
+  config_json.erase("quantization_config");
   write_text_file_atomic(staged.file("config.json"), config_json.dump(2) + "\n");
-  write_text_file_atomic(staged.file(quant_description_filename(o.scheme.config_name())),
-                         description.to_json().dump(2) + "\n");
+  write_text_file_atomic(staged.file(kQuantDescriptionFile), description.to_json().dump(2) + "\n");
   copy_model_side_files(in_dir, staged.path());
   staged.commit();
   return report;

@@ -15,6 +15,9 @@ struct QuantizeOptions {
   bool lm_head = false;  // also quantize an untied output head
   std::string exclude;   // PCRE2 pattern: matching tensors stay in float
   bool force = false;    // replace an existing output directory
+  // Tensors kept in float from an f32 source are written in this dtype (kBF16 or kF16): the Ascend stacks
+  // run 16-bit activations only and MindIE refuses torch_dtype float32. 16-bit sources keep their dtype.
+  DType float_dtype = DType::kBF16;
 };
 
 struct QuantizeReport {

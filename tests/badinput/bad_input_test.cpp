@@ -237,7 +237,7 @@ std::string make_quantized_model(const TempDir& tmp,
   EXPECT_EQ(r.exit_code, 0) << r.err;
   const std::string dir = tmp / "model";
   fs::create_directories(dir);
-  for (const char* name : {"config.json", "quant_model_description_w8a16.json"})
+  for (const char* name : {"config.json", "quant_model_description.json"})
     fs::copy_file(good + "/" + name, dir + "/" + name);
   write_edited_checkpoint(good, dir, edit);
   return dir;
@@ -299,8 +299,8 @@ TEST(BadInput, QuantizedCodesOfWrongSizeOrType) {
 TEST(BadInput, QuantizedDescriptionMissing) {
   TempDir tmp;
   const std::string dir = make_quantized_model(tmp, [](auto&) {});
-  fs::remove(dir + "/quant_model_description_w8a16.json");
-  expect_error(dir, {"quant_model_description_w8a16.json", "missing"});
+  fs::remove(dir + "/quant_model_description.json");
+  expect_error(dir, {"quant_model_description_w8a16.json", "quant_model_description.json", "missing"});
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ TEST(Cli, QuantizeLmHeadAndExclude) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_pangu("quantize -m " + (tmp / "untied") + " -o " + (tmp / "q") + " --lm-head --exclude 'mlp\\.down_proj'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto d = test::read_json(tmp / "q/quant_model_description_w8a16.json");
+  const auto d = test::read_json(tmp / "q/quant_model_description.json");
   EXPECT_EQ(d["model_quant_type"], "W8A16");
   EXPECT_EQ(d["lm_head.weight"], "W8A16");
   EXPECT_EQ(d["lm_head.weight_scale"], "W8A16");
@@ -143,7 +143,7 @@ TEST(Cli, QuantizeLmHeadAndExclude) {
   EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
   r = run_pangu("quantize -m " + (tmp / "untied") + " -o " + (tmp / "q") + " --force");
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(test::read_json(tmp / "q/quant_model_description_w8a16.json")["lm_head.weight"], "FLOAT");
+  EXPECT_EQ(test::read_json(tmp / "q/quant_model_description.json")["lm_head.weight"], "FLOAT");
 }
 
 TEST(Cli, SpeculativeRunMatchesPlainAndReportsStatistics) {

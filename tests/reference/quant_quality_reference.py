@@ -2,7 +2,9 @@
 """Independent reference for the quantization quality figures: a float64 numpy implementation of the
 Llama forward pass (Hugging Face semantics: rotate-half RoPE, GQA, RMSNorm, SwiGLU, optional q/k/v/o
 biases), round-to-nearest W8A16 (per output channel) and W4A16 (groups of 128) written from the
-definition (W8A16 products take their activations as int16, one scale per 128 values: amax / 32767), and llama.cpp's perplexity chunking (chunks of n_ctx tokens, BOS first, second half scored).
+definition (W8A16 products take their activations as int16, one scale per 128 values: amax / 32767), the
+tensors a quantized model keeps in float rounded to bfloat16 (what the Ascend stacks need of an f32 source),
+and llama.cpp's perplexity chunking (chunks of n_ctx tokens, BOS first, second half scored).
 Tokens come from Debian's python3-sentencepiece, not from pangu.
 
     /usr/bin/python3 tests/reference/quant_quality_reference.py MODEL_DIR TEXT N_CTX [MAX_CHUNKS]
@@ -52,6 +54,13 @@ def quantize(w, bits, group):
         q = np.where(scale > 0, q, 0)
         out[:, start:start + group] = q.astype(np.float64) * scale.astype(np.float64)
     return out
+
+
+def bf16(x):
+    """Rounded to the nearest bfloat16 (ties to even), as torch's .to(torch.bfloat16) does."""
+    u = x.astype(np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) & 0xFFFF0000
+    return u.astype(np.uint32).view(np.float32).astype(np.float64)
 
 
 def int16_activations(x, group=128):
@@ -177,8 +186,7 @@ def main():
     for name, (bits, group) in variants.items():
         qt = dict(tensors)
         for k, w in tensors.items():
-            if k.endswith(linear_suffixes):
-                qt[k] = quantize(w, bits, group)
+            qt[k] = quantize(w, bits, group) if k.endswith(linear_suffixes) else bf16(w)
         int16_inputs = [k for k in tensors if k.endswith(linear_suffixes)] if bits == 8 else []
         models[name] = Llama(cfg, qt, int16_inputs)
     stats = {name: {"nll": [], "kld": [], "same": []} for name in models}
