@@ -11,6 +11,7 @@ struct SandboxLimits {
   double wall_seconds = 10.0;              // killed (with every thread) after this long
   int64_t memory_bytes = int64_t{1} << 30;  // address space (RLIMIT_AS)
   int64_t file_bytes = int64_t{16} << 20;   // largest file it may write (RLIMIT_FSIZE)
+  int64_t disk_bytes = int64_t{64} << 20;   // all it may write together (the size of its private /tmp)
   int64_t output_bytes = 64 << 10;          // stdout/stderr kept for the report
 };
 
@@ -24,11 +25,13 @@ struct SandboxResult {
   double seconds = 0;
   std::string stdout_text;  // truncated to SandboxLimits::output_bytes
   std::string stderr_text;
-  std::string isolation;  // the layers that took effect: "seccomp,netns,uid-nobody,rlimits"
+  // The layers that took effect, e.g. "seccomp,netns,private-tmp,landlock,uid-nobody,pdeathsig,rlimits".
+  std::string isolation;
 };
 
-// Writes `program` to a fresh temporary directory and runs `python3 -I` on it there. The directory is
-// removed afterwards. Throws only when the sandbox itself cannot be set up (no python3, no temp dir).
+// Runs `python3 -I` on `program` (held in memory, never written to disk) with a private, size-bounded /tmp
+// as its working directory where mount namespaces are allowed, else a fresh temporary directory removed
+// afterwards. Throws only when the sandbox itself cannot be set up (no python3, no temp dir).
 SandboxResult run_python_sandboxed(const std::string& program, const SandboxLimits& limits = {});
 
 // The python3 the sandbox runs, found on PATH; throws a clear error when there is none.

@@ -3,6 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <thread>
 
 #include "eval/sandbox.h"
 #include "pangu/error.h"
@@ -125,6 +135,159 @@ TEST_F(Sandbox, OutputIsCapped) {
   const auto r = run_python_sandboxed("print('x' * 100000)\n", limits);
   EXPECT_EQ(r.status, SandboxStatus::kPassed);
   EXPECT_EQ(r.stdout_text.size(), 1000u);
+}
+
+constexpr uid_t kNobodyUid = 65534;
+
+// Runs fn in a forked copy of this process as the user `nobody` when we are root (as we are otherwise), so
+// the sandbox's unprivileged path is tested too. fn's result comes back as the exit status.
+bool as_unprivileged_harness(const std::function<bool()>& fn) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (geteuid() == 0 && (setgroups(0, nullptr) != 0 || setgid(kNobodyUid) != 0 || setuid(kNobodyUid) != 0))
+      _exit(3);
+    bool ok = false;
+    try {
+      ok = fn();
+    } catch (...) {
+    }
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+std::vector<std::string> sandbox_dirs() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+    if (e.path().filename().string().rfind("pangu-sandbox-", 0) == 0) out.push_back(e.path().string());
+  return out;
+}
+
+// A directory outside the sandbox that the sandbox's user could write by its permissions (mode 0777): only
+// the filesystem layer (Landlock) keeps the program out. Not under /tmp, which the program sees privately.
+struct OutsideDir {
+  std::string path;
+  OutsideDir() {
+    std::string templ = (std::filesystem::current_path() / "sandbox-outside-XXXXXX").string();
+    path = mkdtemp(templ.data());
+    std::filesystem::permissions(path, std::filesystem::perms::all);
+  }
+  ~OutsideDir() { std::filesystem::remove_all(path); }
+};
+
+std::string write_attempt(const std::string& target) {
+  return "try:\n    open('" + target + "', 'w').write('pwned')\n    print('written')\nexcept OSError as e:\n"
+         "    print('denied', e.errno)\n";
+}
+
+TEST_F(Sandbox, WritesOutsideItsDirectoryAreDenied) {
+  OutsideDir outside;
+  const std::string target = outside.path + "/.bashrc";
+  const auto r = run_python_sandboxed(write_attempt(target), quick_limits());
+  if (r.isolation.find("landlock") == std::string::npos)
+    GTEST_SKIP() << "no Landlock in this kernel (isolation: " << r.isolation << ")";
+  EXPECT_EQ(r.stdout_text.rfind("denied", 0), 0u) << r.stdout_text << r.stderr_text;
+  EXPECT_FALSE(std::filesystem::exists(target));
+  // The same from a harness that is not root (user namespaces instead of a switch to nobody).
+  EXPECT_TRUE(as_unprivileged_harness([&] {
+    const auto u = run_python_sandboxed(write_attempt(target), quick_limits());
+    return u.stdout_text.rfind("denied", 0) == 0 && u.isolation.find("landlock") != std::string::npos;
+  }));
+  EXPECT_FALSE(std::filesystem::exists(target));
+  // Its own working directory stays writable.
+  const auto own = run_python_sandboxed(write_attempt("own.txt"), quick_limits());
+  EXPECT_EQ(own.stdout_text, "written\n") << own.stderr_text;
+}
+
+TEST_F(Sandbox, TotalWritesAreBoundedAndLeaveNothingBehind) {
+  const auto before = sandbox_dirs();
+  SandboxLimits limits = quick_limits();
+  limits.disk_bytes = 8 << 20;
+  limits.file_bytes = 4 << 20;
+  // Many files each under the per-file limit, then the shared-memory and other temp directories.
+  const std::string program =
+      "import os\nwritten = 0\ntry:\n    for i in range(64):\n        with open(f'f{i}', 'wb') as f:\n"
+      "            f.write(b'x' * (1 << 20))\n        written += 1\nexcept OSError:\n    pass\n"
+      "print(written)\nfor d in ('/dev/shm', '/var/tmp'):\n    try:\n        open(d + '/pangu-probe', 'w').write('x')\n"
+      "        print('written', d)\n    except OSError:\n        print('denied', d)\n";
+  const auto r = run_python_sandboxed(program, limits);
+  if (r.isolation.find("private-tmp") == std::string::npos)
+    GTEST_SKIP() << "no mount namespace here (isolation: " << r.isolation << ")";
+  EXPECT_EQ(r.status, SandboxStatus::kPassed) << r.stderr_text;
+  std::istringstream out(r.stdout_text);
+  int written = -1;
+  out >> written;
+  EXPECT_GE(written, 4) << r.stdout_text;
+  EXPECT_LE(written, 8) << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("denied /dev/shm"), std::string::npos) << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("denied /var/tmp"), std::string::npos) << r.stdout_text;
+  EXPECT_FALSE(std::filesystem::exists("/dev/shm/pangu-probe"));
+  EXPECT_FALSE(std::filesystem::exists("/var/tmp/pangu-probe"));
+  EXPECT_EQ(sandbox_dirs(), before);
+  EXPECT_TRUE(as_unprivileged_harness([&] {
+    const auto u = run_python_sandboxed(program, limits);
+    std::istringstream o(u.stdout_text);
+    int n = -1;
+    o >> n;
+    return u.isolation.find("private-tmp") != std::string::npos && n >= 4 && n <= 8;
+  }));
+}
+
+// The pid of a process whose parent is `parent`, waiting up to a few seconds for it to appear.
+pid_t child_of(pid_t parent) {
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = e.path().filename().string();
+      if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+      std::ifstream status(e.path() / "status");
+      std::string line;
+      while (std::getline(status, line))
+        if (line.rfind("PPid:", 0) == 0 && std::stoi(line.substr(5)) == parent) return std::stoi(name);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return -1;
+}
+
+bool alive(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("State:", 0) == 0) return line.find('Z') == std::string::npos && line.find('X') == std::string::npos;
+  return false;
+}
+
+// `kill -9` of the harness ends the program it was running (the parent-death signal survives the switch
+// to nobody), and leaves no temporary directory behind.
+TEST_F(Sandbox, KilledHarnessTakesTheProgramWithIt) {
+  const auto before = sandbox_dirs();
+  for (bool unprivileged : {false, true}) {
+    SCOPED_TRACE(unprivileged ? "unprivileged harness" : "this process's user");
+    const pid_t harness = fork();
+    if (harness == 0) {
+      if (unprivileged && geteuid() == 0 && (setgroups(0, nullptr) != 0 || setgid(kNobodyUid) != 0 || setuid(kNobodyUid) != 0))
+        _exit(3);
+      SandboxLimits limits;
+      limits.wall_seconds = 30;
+      run_python_sandboxed("import time\ntime.sleep(30)\n", limits);
+      _exit(0);
+    }
+    const pid_t program = child_of(harness);
+    ASSERT_GT(program, 0) << "the sandboxed program never started";
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past its set-up, into python
+    kill(harness, SIGKILL);
+    waitpid(harness, nullptr, 0);
+    bool gone = false;
+    for (int i = 0; i < 300 && !gone; ++i) {
+      gone = !alive(program);
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(gone) << "pid " << program << " outlived its harness";
+    if (!gone) kill(program, SIGKILL);
+  }
+  EXPECT_EQ(sandbox_dirs(), before);
 }
 
 }  // namespace
