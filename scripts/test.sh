@@ -2,7 +2,8 @@
 # Installs, builds, and runs the whole test suite:
 #   1. the release build and every CTest label (unit, golden, badinput, integration)
 #   2. an ASan + UBSan build of the unit and bad-input tests
-#   3. libFuzzer targets (safetensors header, tokenizer.json) for FUZZ_SECONDS each (default 30)
+#   3. libFuzzer targets (safetensors header, tokenizer.json, eval text, intent model) for FUZZ_SECONDS each
+#      (default 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
@@ -17,16 +18,17 @@ cmake --build build-asan --target pangu unit_tests badinput_tests
 echo "== fuzz build (clang, libFuzzer + ASan + UBSan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPANGU_SANITIZE=ON \
   -DPANGU_FUZZ=ON -DPANGU_TESTS=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_safetensors fuzz_tokenizer_json fuzz_eval_text
+cmake --build build-fuzz --target fuzz_safetensors fuzz_tokenizer_json fuzz_eval_text fuzz_intent
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-for target in safetensors tokenizer_json eval_text; do
+for target in safetensors tokenizer_json eval_text intent; do
   echo "== fuzzing $target for ${FUZZ_SECONDS}s"
   corpus="$(mktemp -d)"
   cp tests/fuzz/corpus/"$target"/* "$corpus"/
   [ "$target" = tokenizer_json ] && cp ../shared/models/zh-poem-750K/tokenizer.json "$corpus"/zh-poem.json
   [ "$target" = safetensors ] && head -c 4096 ../shared/models/tiny-pangu-random/model.safetensors > "$corpus"/tiny-head.bin
+  [ "$target" = intent ] && head -c 2048 data/intent/lexical.pgi > "$corpus"/model-head.pgi
   (cd "$corpus" && "$OLDPWD"/build-fuzz/tests/fuzz/fuzz_"$target" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
      -rss_limit_mb=4096 -print_final_stats=0 "$corpus" 2>&1 | tail -n 3)
   rm -rf "$corpus"

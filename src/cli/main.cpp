@@ -14,7 +14,7 @@ struct Command {
   pangu::cli::CommandRegistrar add;
 };
 
-// Names are fixed; later: serve, adapt.
+// Names are fixed; later: serve.
 const Command kCommands[] = {
     {"run", pangu::cli::register_run},
     {"chat", pangu::cli::register_chat},
@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {"eval", pangu::cli::register_eval},
     {"prune", pangu::cli::register_prune},
     {"distill", pangu::cli::register_distill},
+    {"adapt", pangu::cli::register_adapt},
 };
 
 }  // namespace

@@ -158,6 +158,32 @@ bool as_unprivileged_harness(const std::function<bool()>& fn) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+// Points TMPDIR at a directory of this test's own while it lives, so that what the sandbox leaves there is
+// this test's alone (other test processes run sandboxes at the same time).
+class PrivateTmpdir {
+ public:
+  PrivateTmpdir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "sandbox-test-XXXXXX").string();
+    path_ = mkdtemp(templ.data());
+    std::filesystem::permissions(path_, std::filesystem::perms::all);  // the sandbox may run as nobody
+    const char* old = std::getenv("TMPDIR");
+    old_ = old ? old : "";
+    had_old_ = old != nullptr;
+    setenv("TMPDIR", path_.c_str(), 1);
+  }
+  ~PrivateTmpdir() {
+    if (had_old_)
+      setenv("TMPDIR", old_.c_str(), 1);
+    else
+      unsetenv("TMPDIR");
+    std::filesystem::remove_all(path_);
+  }
+
+ private:
+  std::string path_, old_;
+  bool had_old_ = false;
+};
+
 std::vector<std::string> sandbox_dirs() {
   std::vector<std::string> out;
   for (const auto& e : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
@@ -202,6 +228,7 @@ TEST_F(Sandbox, WritesOutsideItsDirectoryAreDenied) {
 }
 
 TEST_F(Sandbox, TotalWritesAreBoundedAndLeaveNothingBehind) {
+  PrivateTmpdir tmpdir;
   const auto before = sandbox_dirs();
   SandboxLimits limits = quick_limits();
   limits.disk_bytes = 8 << 20;
@@ -262,6 +289,7 @@ bool alive(pid_t pid) {
 // `kill -9` of the harness ends the program it was running (the parent-death signal survives the switch
 // to nobody), and leaves no temporary directory behind.
 TEST_F(Sandbox, KilledHarnessTakesTheProgramWithIt) {
+  PrivateTmpdir tmpdir;
   const auto before = sandbox_dirs();
   for (bool unprivileged : {false, true}) {
     SCOPED_TRACE(unprivileged ? "unprivileged harness" : "this process's user");

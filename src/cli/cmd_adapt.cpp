@@ -1,0 +1,249 @@
+// pangu adapt: recognize what a request is (classify, train-intent, eval-intent); docs/adapt.md.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <memory>
+
+#include "adapt/lexical_intent.h"
+#include "cli/common.h"
+#include "core/log.h"
+#include "io/json_file.h"
+#include "pangu/error.h"
+
+namespace pangu::cli {
+
+namespace {
+
+struct RecognizerOptions {
+  std::string recognizer = "lexical";
+  std::string intent_model;  // a lexical model file instead of the built-in one
+  void add_to(CLI::App& app) {
+    app.add_option("--recognizer", recognizer, "lexical (the default; no model needed)")->capture_default_str();
+    app.add_option("--intent-model", intent_model, "a lexical model file from train-intent (default: built in)");
+  }
+};
+
+std::unique_ptr<IntentRecognizer> make_recognizer(const RecognizerOptions& o) {
+  if (o.recognizer == "lexical") {
+    if (o.intent_model.empty()) return std::make_unique<LexicalIntentModel>(LexicalIntentModel::builtin());
+    return std::make_unique<LexicalIntentModel>(LexicalIntentModel::load(o.intent_model));
+  }
+  fail("--recognizer {}: expected lexical", o.recognizer);
+}
+
+Json result_json(const IntentResult& r) {
+  Json scores = Json::object();
+  for (int c = 0; c < kIntentCount; ++c) scores[std::string(intent_name(static_cast<Intent>(c)))] = r.scores[c];
+  return {{"category", intent_name(r.label)}, {"confidence", r.confidence}, {"uncertain", r.uncertain},
+          {"scores", scores}};
+}
+
+// ---- classify
+
+struct ClassifyOptions {
+  RecognizerOptions recognizer;
+  std::string prompt;
+  std::string file;
+  bool json = false;
+};
+
+void classify(const ClassifyOptions& o) {
+  const auto recognizer = make_recognizer(o.recognizer);
+  auto show = [&](const std::string& text, const Json* extra) {
+    const IntentResult r = recognizer->classify(text);
+    if (o.json) {
+      Json j = result_json(r);
+      if (extra) j["label"] = *extra;
+      fmt::print("{}\n", j.dump());
+    } else {
+      fmt::print("{}\t{:.3f}{}{}\n", intent_name(r.label), r.confidence, r.uncertain ? "\tuncertain" : "",
+                 extra ? "\t(labelled " + extra->get<std::string>() + ")" : "");
+    }
+  };
+  if (!o.file.empty()) {
+    const std::string text = read_text_file(o.file, "requests file");
+    for_each_jsonl_record(text, o.file, [&](Json& r, int64_t line) {
+      const std::string where = fmt::format("{}:{}", o.file, line);
+      const std::string request =
+          r.is_string() ? r.get<std::string>() : json_required<std::string>(r, r.contains("text") ? "text" : "prompt", where);
+      const Json* label = r.is_object() && r.contains("label") ? &r["label"] : nullptr;
+      show(request, label);
+    });
+    return;
+  }
+  PANGU_CHECK(o.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
+              "-p/--prompt: the request is empty; there is nothing to classify");
+  show(o.prompt, nullptr);
+}
+
+// ---- train-intent
+
+struct TrainIntentOptions {
+  std::string data = "build/intent";
+  std::string out;
+  LexicalTrainOptions train;
+};
+
+void train_intent(const TrainIntentOptions& o) {
+  const auto train = load_intent_samples(o.data + "/train.jsonl");
+  const auto dev = load_intent_samples(o.data + "/dev.jsonl");
+  log_info("train-intent: {} training and {} dev requests from {}", train.size(), dev.size(), o.data);
+  check_output_path(o.out, "-o/--out");
+  LexicalTrainReport report;
+  const LexicalIntentModel m = train_lexical_intent(train, dev, o.train, &report);
+  m.save(o.out);
+  log_info("train-intent: wrote {} ({}); train accuracy {:.2f}%, dev accuracy {:.2f}%, certainty threshold {:.3f}",
+           o.out, format_bytes(static_cast<double>(m.to_bytes().size())), 100 * report.train_accuracy,
+           100 * report.dev_accuracy, report.threshold);
+}
+
+// ---- eval-intent
+
+struct EvalIntentOptions {
+  RecognizerOptions recognizer;
+  std::string data = "build/intent";
+  std::string split = "test";
+  bool json = false;
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5))];
+}
+
+// A request of exactly `chars` characters made of `text` repeated (for latency at a fixed size).
+std::string at_length(const std::string& text, size_t chars) {
+  std::string out;
+  size_t n = 0;
+  for (size_t i = 0; n < chars && !text.empty(); i = (i + 1) % text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xC0) != 0x80) {
+      if (++n > chars) break;
+    }
+    out.push_back(text[i]);
+  }
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+  return out;
+}
+
+void eval_intent(const EvalIntentOptions& o) {
+  using Clock = std::chrono::steady_clock;
+  const auto recognizer = make_recognizer(o.recognizer);
+  const auto samples = load_intent_samples(o.data + "/" + o.split + ".jsonl");
+  PANGU_CHECK(!samples.empty(), "{}/{}.jsonl: no requests", o.data, o.split);
+  std::array<std::array<int, kIntentCount>, kIntentCount> confusion{};  // [truth][predicted]
+  std::map<std::string, std::pair<int, int>> by_lang;                   // "label/lang" -> (right, total)
+  std::vector<double> latency_us, latency_2000_us;
+  int right = 0, uncertain = 0;
+  for (const auto& s : samples) {
+    const auto t0 = Clock::now();
+    const IntentResult r = recognizer->classify(s.text);
+    latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    ++confusion[static_cast<int>(s.label)][static_cast<int>(r.label)];
+    right += r.label == s.label;
+    uncertain += r.uncertain;
+    auto& cell = by_lang[std::string(intent_name(s.label)) + "/" + (s.lang.empty() ? "?" : s.lang)];
+    cell.first += r.label == s.label;
+    ++cell.second;
+    const std::string fixed = at_length(s.text, 2000);
+    const auto t1 = Clock::now();
+    (void)recognizer->classify(fixed);
+    latency_2000_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t1).count());
+  }
+  Json categories = Json::object();
+  double f1_sum = 0;
+  for (int c = 0; c < kIntentCount; ++c) {
+    int tp = confusion[c][c], predicted = 0, actual = 0;
+    for (int k = 0; k < kIntentCount; ++k) {
+      predicted += confusion[k][c];
+      actual += confusion[c][k];
+    }
+    const double p = predicted ? static_cast<double>(tp) / predicted : 0.0;
+    const double r = actual ? static_cast<double>(tp) / actual : 0.0;
+    const double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0.0;
+    f1_sum += f1;
+    categories[std::string(intent_name(static_cast<Intent>(c)))] = {{"precision", p}, {"recall", r}, {"f1", f1}, {"n", actual}};
+  }
+  Json langs = Json::object();
+  for (const auto& [key, v] : by_lang) langs[key] = {{"recall", static_cast<double>(v.first) / v.second}, {"n", v.second}};
+  Json j = {{"recognizer", recognizer->name()},
+            {"split", o.split},
+            {"n", samples.size()},
+            {"accuracy", static_cast<double>(right) / samples.size()},
+            {"macro_f1", f1_sum / kIntentCount},
+            {"uncertain", uncertain},
+            {"categories", categories},
+            {"recall_by_language", langs},
+            {"confusion", confusion},
+            {"latency_us", {{"p50", percentile(latency_us, 0.5)}, {"p99", percentile(latency_us, 0.99)}}},
+            {"latency_2000_chars_us",
+             {{"p50", percentile(latency_2000_us, 0.5)}, {"p99", percentile(latency_2000_us, 0.99)}}}};
+  if (o.json) {
+    fmt::print("{}\n", j.dump(2));
+    return;
+  }
+  fmt::print("recognizer {} on {}/{}.jsonl: {} requests, accuracy {:.2f}%, macro-F1 {:.4f}, {} uncertain\n",
+             recognizer->name(), o.data, o.split, samples.size(), 100.0 * right / samples.size(),
+             f1_sum / kIntentCount, uncertain);
+  fmt::print("latency per request (1 thread): p50 {:.1f} us, p99 {:.1f} us; at 2,000 characters: p50 {:.1f} us, p99 {:.1f} us\n\n",
+             percentile(latency_us, 0.5), percentile(latency_us, 0.99), percentile(latency_2000_us, 0.5),
+             percentile(latency_2000_us, 0.99));
+  fmt::print("| category | n | precision | recall | F1 |\n|---|---:|---:|---:|---:|\n");
+  for (int c = 0; c < kIntentCount; ++c) {
+    const auto& v = categories[std::string(intent_name(static_cast<Intent>(c)))];
+    fmt::print("| {} | {} | {:.3f} | {:.3f} | {:.3f} |\n", intent_name(static_cast<Intent>(c)), v["n"].get<int>(),
+               v["precision"].get<double>(), v["recall"].get<double>(), v["f1"].get<double>());
+  }
+  fmt::print("\n| category/language | n | recall |\n|---|---:|---:|\n");
+  for (const auto& [key, v] : by_lang) fmt::print("| {} | {} | {:.3f} |\n", key, v.second, static_cast<double>(v.first) / v.second);
+  fmt::print("\nconfusion (rows: labelled, columns: predicted)\n{:>14}", "");
+  for (int c = 0; c < kIntentCount; ++c) fmt::print(" {:>6.6}", intent_name(static_cast<Intent>(c)));
+  fmt::print("\n");
+  for (int t = 0; t < kIntentCount; ++t) {
+    fmt::print("{:>14}", intent_name(static_cast<Intent>(t)));
+    for (int c = 0; c < kIntentCount; ++c) fmt::print(" {:>6}", confusion[t][c]);
+    fmt::print("\n");
+  }
+}
+
+}  // namespace
+
+void register_adapt(CLI::App& app) {
+  CLI::App* adapt = app.add_subcommand("adapt", "adaptive optimization: recognize what a request is");
+  adapt->require_subcommand(1);
+
+  auto c = std::make_shared<ClassifyOptions>();
+  CLI::App* classify_cmd = adapt->add_subcommand("classify", "the category of a request (or of each line of a JSONL file)");
+  auto* p = classify_cmd->add_option("-p,--prompt", c->prompt, "the request text");
+  auto* f = classify_cmd->add_option("-f,--file", c->file, "JSONL: a string, or {\"text\"|\"prompt\", \"label\"?} per line");
+  p->excludes(f);
+  c->recognizer.add_to(*classify_cmd);
+  opt::json(*classify_cmd, c->json, "one JSON object per request: category, confidence, uncertain, scores");
+  classify_cmd->callback([c, p, f] {
+    PANGU_CHECK(p->count() || f->count(), "adapt classify: give a request with -p TEXT or -f FILE.jsonl");
+    classify(*c);
+  });
+
+  auto t = std::make_shared<TrainIntentOptions>();
+  CLI::App* train_cmd = adapt->add_subcommand("train-intent", "train the lexical recognizer on a corpus (train/dev.jsonl)");
+  train_cmd->add_option("--data", t->data, "corpus directory from scripts/intent_corpus.py")->capture_default_str();
+  opt::out(*train_cmd, t->out, "the model file to write (e.g. data/intent/lexical.pgi)")->required();
+  train_cmd->add_option("--bucket-bits", t->train.bucket_bits, "2^bits hashed feature buckets")->capture_default_str();
+  train_cmd->add_option("--epochs", t->train.epochs, "passes over the training split")->capture_default_str();
+  opt::seed(*train_cmd, t->train.seed, "shuffling seed (the output is bit-reproducible from it)")->capture_default_str();
+  train_cmd->callback([t] { train_intent(*t); });
+
+  auto e = std::make_shared<EvalIntentOptions>();
+  CLI::App* eval_cmd = adapt->add_subcommand("eval-intent", "accuracy, macro-F1, per-category P/R, confusion, latency");
+  eval_cmd->add_option("--data", e->data, "corpus directory from scripts/intent_corpus.py")->capture_default_str();
+  eval_cmd->add_option("--split", e->split, "train | dev | test")->capture_default_str();
+  e->recognizer.add_to(*eval_cmd);
+  opt::json(*eval_cmd, e->json);
+  eval_cmd->callback([e] { eval_intent(*e); });
+}
+
+}  // namespace pangu::cli
