@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "adapt/lexical_intent.h"
+#include "adapt/model_intent.h"
 #include "cli/common.h"
 #include "core/log.h"
 #include "io/json_file.h"
@@ -20,18 +21,56 @@ namespace {
 struct RecognizerOptions {
   std::string recognizer = "lexical";
   std::string intent_model;  // a lexical model file instead of the built-in one
+  std::string model;         // the language model of probe and prompt
+  std::string probe;         // the probe head (default: MODEL/intent_probe.json)
+  int threads = 0;
+  CLI::Option* threads_option = nullptr;
   void add_to(CLI::App& app) {
-    app.add_option("--recognizer", recognizer, "lexical (the default; no model needed)")->capture_default_str();
+    app.add_option("--recognizer", recognizer,
+                   "lexical (the default; no model needed) | probe (a head on -m MODEL's states) | prompt "
+                   "(zero-shot, -m MODEL is asked)")
+        ->capture_default_str();
     app.add_option("--intent-model", intent_model, "a lexical model file from train-intent (default: built in)");
+    opt::model(app, model, "the language model for --recognizer probe or prompt");
+    app.add_option("--probe", probe, "the probe head from train-intent --probe (default: MODEL/intent_probe.json)");
+    threads_option = opt::threads(app, threads);
   }
 };
 
-std::unique_ptr<IntentRecognizer> make_recognizer(const RecognizerOptions& o) {
+// A recognizer with the model it may need kept alive beside it.
+struct RecognizerSetup {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<IntentRecognizer> recognizer;
+  IntentRecognizer* operator->() const { return recognizer.get(); }
+};
+
+void load_language_model(const RecognizerOptions& o, RecognizerSetup& s) {
+  PANGU_CHECK(!o.model.empty(), "--recognizer {} needs -m MODEL", o.recognizer);
+  const std::string dir = resolve_model_path(o.model);
+  s.model = Model::load(dir);
+  s.tokenizer = load_tokenizer(dir);
+  PANGU_CHECK(s.tokenizer, "{}: --recognizer {} needs the model's tokenizer", dir, o.recognizer);
+  s.pool = std::make_unique<ThreadPool>(resolve_threads(o.threads_option, o.threads, matmul_macs_per_token(s.model->config())));
+}
+
+RecognizerSetup make_recognizer(const RecognizerOptions& o) {
+  RecognizerSetup s;
   if (o.recognizer == "lexical") {
-    if (o.intent_model.empty()) return std::make_unique<LexicalIntentModel>(LexicalIntentModel::builtin());
-    return std::make_unique<LexicalIntentModel>(LexicalIntentModel::load(o.intent_model));
+    s.recognizer = o.intent_model.empty() ? std::make_unique<LexicalIntentModel>(LexicalIntentModel::builtin())
+                                          : std::make_unique<LexicalIntentModel>(LexicalIntentModel::load(o.intent_model));
+  } else if (o.recognizer == "probe") {
+    load_language_model(o, s);
+    const std::string path = o.probe.empty() ? s.model->dir() + "/intent_probe.json" : o.probe;
+    s.recognizer = std::make_unique<ProbeIntentRecognizer>(*s.model, *s.tokenizer, *s.pool, ProbeHead::load(path));
+  } else if (o.recognizer == "prompt") {
+    load_language_model(o, s);
+    s.recognizer = std::make_unique<PromptIntentRecognizer>(*s.model, *s.tokenizer, *s.pool);
+  } else {
+    fail("--recognizer {}: expected lexical, probe or prompt", o.recognizer);
   }
-  fail("--recognizer {}: expected lexical", o.recognizer);
+  return s;
 }
 
 Json result_json(const IntentResult& r) {
@@ -85,9 +124,62 @@ struct TrainIntentOptions {
   std::string data = "build/intent";
   std::string out;
   LexicalTrainOptions train;
+  bool probe = false;
+  RecognizerOptions model;  // for --probe
+  ProbeTrainOptions probe_train;
 };
 
+// The probe: pooled states of up to --per-category training requests of each category (in corpus order,
+// so the same corpus gives the same head), a linear head trained on them.
+void train_probe_head(const TrainIntentOptions& o) {
+  RecognizerOptions m = o.model;
+  m.recognizer = "probe";
+  RecognizerSetup s;
+  load_language_model(m, s);
+  const std::string out = o.out.empty() ? s.model->dir() + "/intent_probe.json" : o.out;
+  check_output_path(out, "-o/--out");
+  const auto train = load_intent_samples(o.data + "/train.jsonl");
+  std::array<int64_t, kIntentCount> taken{};
+  std::vector<std::vector<float>> pooled;
+  std::vector<Intent> labels;
+  std::vector<const IntentSample*> chosen;
+  for (const auto& sample : train)
+    if (taken[static_cast<int>(sample.label)]++ < o.probe_train.per_category) chosen.push_back(&sample);
+  Progress progress("probe states", chosen.size());
+  for (const IntentSample* sample : chosen) {
+    pooled.push_back(pooled_final_norm(*s.model, *s.tokenizer, *s.pool, sample->text));
+    labels.push_back(sample->label);
+    progress.advance();
+  }
+  progress.finish();
+  ProbeHead head = train_probe(pooled, labels, o.probe_train);
+  head.model = s.model->dir();
+  // The threshold as the lexical recognizer's: from the dev split, where predictions at or above it are right
+  // at least 98% of the time (or never, for a model whose states say little: then every result is uncertain).
+  const auto dev = load_intent_samples(o.data + "/dev.jsonl");
+  std::vector<std::pair<float, bool>> results;
+  size_t right = 0;
+  ProbeIntentRecognizer recognizer(*s.model, *s.tokenizer, *s.pool, head);
+  for (size_t i = 0; i < dev.size(); i += std::max<size_t>(1, dev.size() / 400)) {
+    const IntentResult r = recognizer.classify(dev[i].text);
+    results.push_back({r.confidence, r.label == dev[i].label});
+    right += r.label == dev[i].label;
+  }
+  std::sort(results.begin(), results.end());
+  head.threshold = 1.0f;
+  for (size_t i = 0, right_above = right; i < results.size(); right_above -= results[i].second, ++i)
+    if (static_cast<double>(right_above) / static_cast<double>(results.size() - i) >= 0.98) {
+      head.threshold = results[i].first;
+      break;
+    }
+  write_text_file_atomic(out, head.to_json());
+  log_info("train-intent --probe: wrote {}; dev accuracy {:.2f}% on {} requests, certainty threshold {:.3f}", out,
+           100.0 * right / std::max<size_t>(results.size(), 1), results.size(), head.threshold);
+}
+
 void train_intent(const TrainIntentOptions& o) {
+  if (o.probe) return train_probe_head(o);
+  PANGU_CHECK(!o.out.empty(), "train-intent: -o/--out FILE is required (e.g. data/intent/lexical.pgi)");
   const auto train = load_intent_samples(o.data + "/train.jsonl");
   const auto dev = load_intent_samples(o.data + "/dev.jsonl");
   log_info("train-intent: {} training and {} dev requests from {}", train.size(), dev.size(), o.data);
@@ -231,7 +323,12 @@ void register_adapt(CLI::App& app) {
   auto t = std::make_shared<TrainIntentOptions>();
   CLI::App* train_cmd = adapt->add_subcommand("train-intent", "train the lexical recognizer on a corpus (train/dev.jsonl)");
   train_cmd->add_option("--data", t->data, "corpus directory from scripts/intent_corpus.py")->capture_default_str();
-  opt::out(*train_cmd, t->out, "the model file to write (e.g. data/intent/lexical.pgi)")->required();
+  opt::out(*train_cmd, t->out, "the file to write (lexical: e.g. data/intent/lexical.pgi; --probe: default MODEL/intent_probe.json)");
+  train_cmd->add_flag("--probe", t->probe, "train a probe head on -m MODEL's hidden states instead of the lexical model");
+  opt::model(*train_cmd, t->model.model, "the language model for --probe");
+  t->model.threads_option = opt::threads(*train_cmd, t->model.threads);
+  train_cmd->add_option("--per-category", t->probe_train.per_category, "--probe: training requests per category")
+      ->capture_default_str();
   train_cmd->add_option("--bucket-bits", t->train.bucket_bits, "2^bits hashed feature buckets")->capture_default_str();
   train_cmd->add_option("--epochs", t->train.epochs, "passes over the training split")->capture_default_str();
   opt::seed(*train_cmd, t->train.seed, "shuffling seed (the output is bit-reproducible from it)")->capture_default_str();
