@@ -12,12 +12,13 @@ FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 scripts/build.sh
 
 echo "== sanitizer build (ASan + UBSan)"
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPANGU_SANITIZE=ON -DPANGU_TESTS=ON >/dev/null
+# -O1 -g1: what sanitizers need (line numbers in reports), at about half the compile time of -O2 -g.
+SAN_FLAGS=(-DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1" -DPANGU_SANITIZE=ON -DPANGU_BENCH=OFF)
+cmake -S . -B build-asan -G Ninja "${SAN_FLAGS[@]}" -DPANGU_TESTS=ON >/dev/null
 cmake --build build-asan --target pangu unit_tests badinput_tests
 
 echo "== fuzz build (clang, libFuzzer + ASan + UBSan)"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPANGU_SANITIZE=ON \
-  -DPANGU_FUZZ=ON -DPANGU_TESTS=OFF >/dev/null
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja "${SAN_FLAGS[@]}" -DPANGU_FUZZ=ON -DPANGU_TESTS=OFF >/dev/null
 cmake --build build-fuzz --target fuzz_safetensors fuzz_tokenizer_json fuzz_eval_text fuzz_intent
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
