@@ -30,10 +30,13 @@ SUMMARY_INSTR = {
            "Can you recap this in two sentences?", "Write a brief summary of the passage below.", "Condense this into a short paragraph:",
            "Sum up the following email thread.", "Boil this down to three bullet points:", "Give me the gist of this.",
            "Here's a long message; what does it basically say?", "Shorten this to a tweet-length summary:", "Write an abstract for this text:",
-           "Create meeting minutes highlights from this transcript:", "Summarize the review below for a busy reader."],
+           "Create meeting minutes highlights from this transcript:", "Summarize the review below for a busy reader.",
+           "Make this shorter but keep what matters:", "What is this text about, in a nutshell?", "Recap the story so far:",
+           "Executive summary, please:", "Reduce this to one line:", "Outline the key takeaways:"],
     "zh": ["请总结一下：", "概括下面内容的要点。", "这段话的主要意思是什么？用一句话说。", "请用三句话总结以下内容：", "帮我写个摘要：",
            "提炼这篇文章的核心观点：", "简要概括下面的会议记录。", "总结一下这封邮件的要点：", "把这篇文章压缩到一百字以内：",
-           "用几句话说说这段文字讲了什么：", "帮我提取这份报告的重点：", "这段长文太长了，帮我缩写一下："],
+           "用几句话说说这段文字讲了什么：", "帮我提取这份报告的重点：", "这段长文太长了，帮我缩写一下：",
+           "给这段话写个简短的摘要：", "归纳一下下面的内容：", "请把以下内容精简成要点：", "说说这段文字的大意："],
 }
 MATH = {
     "en": ["Solve for x: {a}x + {b} = {c}", "What is {a} times {b}?", "Calculate {a} + {b} * {c}.", "What is the derivative of x^{n} * sin(x)?",
@@ -47,7 +50,10 @@ MATH = {
            "A rectangle has a perimeter of {c} cm and a width of {n} cm. What is its length?",
            "What is {a} squared minus {b} squared?", "Convert {c} degrees Fahrenheit to Celsius.",
            "Find the mean and median of {a}, {b}, {n}, {c}.", "What is the least common multiple of {a} and {b}?",
-           "Factor x^2 + {n}x + {b}.", "If f(x) = {a}x^2 - {b}, what is f({n})?"],
+           "Factor x^2 + {n}x + {b}.", "If f(x) = {a}x^2 - {b}, what is f({n})?",
+           "If you deposit ${c} at {n}% interest compounded yearly, how much is there after {b} years?",
+           "Prove that there are infinitely many prime numbers.", "Show that the product of two odd numbers is odd.",
+           "A recipe needs {n} eggs for {b} people. How many eggs for {a} people?"],
     "zh": ["解方程：{a}x + {b} = {c}", "计算{a}乘以{b}等于多少？", "求x^{n}·sin(x)的导数。", "求不定积分∫{a}x^{n}dx。",
            "一辆车{n}小时行驶了{a}千米，平均速度是多少？", "{c}的百分之{n}是多少？", "半径为{n}的圆面积是多少？",
            "一件衣服原价{c}元，打{n}折后多少钱？", "掷两个骰子都是6的概率是多少？", "{n}个人排成一排有多少种排法？",
@@ -55,7 +61,8 @@ MATH = {
            "甲乙两人合作一项工程，甲单独做需{a}天，乙单独做需{b}天，合作需要几天？", "{sq}的平方根是多少？",
            "鸡兔同笼，共有{a}个头，{c}只脚，鸡和兔各有多少只？", "等差数列首项为{n}，公差为{b}，第{a}项是多少？",
            "计算：({n}/{a} + {b}/{c}) × {a}", "求极限：当x趋近于0时，sin({n}x)/x的极限。", "已知等比数列首项为{n}，公比为{b}，求前{n}项和。",
-           "{a}和{b}的最小公倍数是多少？", "分解因式：x² + {n}x + {b}", "若f(x) = {a}x² - {b}，求f({n})。", "把{c}华氏度换算成摄氏度。"],
+           "{a}和{b}的最小公倍数是多少？", "分解因式：x² + {n}x + {b}", "若f(x) = {a}x² - {b}，求f({n})。", "把{c}华氏度换算成摄氏度。",
+           "存入{c}元，年利率{n}%，按复利计算{b}年后共有多少钱？", "证明：根号2是无理数。", "一份菜谱{b}人份需要{n}个鸡蛋，{a}人份需要几个？"],
 }
 CODE_LANGS = ["Python", "Java", "C++", "JavaScript", "Go", "Rust", "SQL", "TypeScript", "C#", "Bash"]
 CODE_TASKS_EN = ["reverse a linked list", "implement binary search", "parse a JSON file", "validate an email address with a regex",
@@ -79,11 +86,16 @@ CODE = {
            "Refactor this to be more readable:\n{S}", "Can you show me an example of how to {T} using {CL}?",
            "What's wrong with my code? It crashes.\n{S}", "Write unit tests for a function that can {T}.",
            "How do I {W} in {TOOL}?", "Convert this loop into idiomatic {CL}:\n{S}", "What does this error mean: {ERR}",
-           "Write a {TOOL} config that can {T}.", "Is there a faster way to {T} in {CL}?"],
+           "Write a {TOOL} config that can {T}.", "Is there a faster way to {T} in {CL}?",
+           "What's the difference between {D} in {CL}?", "When should I use {D}?", "How can I {T} with {CL}?"],
     "zh": ["用{CL}写一个程序，{TZ}。", "怎么用{CL}{TZ}？", "请用{CL}实现：{TZ}", "这段代码为什么报错？\n{S}", "解释一下这段代码的作用：\n{S}",
            "帮我修复这段代码的bug：\n{S}", "优化一下这段代码：\n{S}", "写一个{CL}函数来{TZ}", "{CL}里如何{TZ}？给个例子。",
-           "这个报错是什么意思：{ERR}", "在{TOOL}里怎么{WZ}？", "把这段代码改写成{CL}：\n{S}", "写一个{TOOL}组件/配置来{TZ}。"],
+           "这个报错是什么意思：{ERR}", "在{TOOL}里怎么{WZ}？", "把这段代码改写成{CL}：\n{S}", "写一个{TOOL}组件/配置来{TZ}。",
+           "{CL}中{DZ}有什么区别？", "什么时候该用{DZ}？", "{CL}怎么{TZ}？"],
 }
+DIFFS = [("a list and a tuple", "列表和元组"), ("var and let", "var和let"), ("a struct and a class", "结构体和类"),
+         ("an interface and an abstract class", "接口和抽象类"), ("a process and a thread", "进程和线程"),
+         ("INNER JOIN and LEFT JOIN", "INNER JOIN和LEFT JOIN"), ("== and ===", "==和==="), ("malloc and new", "malloc和new")]
 TOOLS = ["CSS", "git", "Docker", "React", "Excel VBA", "Kubernetes", "HTML", "pandas", "Vue", "nginx"]
 TOOL_TASKS = [("center a div", "让元素居中"), ("undo the last commit", "撤销上一次提交"), ("expose a port", "暴露端口"),
               ("manage state", "管理状态"), ("remove duplicate rows", "删除重复行"), ("restart a pod", "重启一个pod"),
@@ -96,17 +108,20 @@ QA = {
            "What is the population of {city}?", "Why is the sky blue?", "When was {thing} invented?", "How many bones are in the human body?",
            "What does {abbr} stand for?", "Which is the longest river in the world?", "Who discovered gravity?",
            "What is the tallest mountain in {region}?", "How does a vaccine work?", "What is the chemical symbol for gold?",
-           "Where do penguins live?", "What's the speed of light?", "Who was {person}?"],
+           "Where do penguins live?", "What's the speed of light?", "Who was {person}?", "What is {food} made from?",
+           "Which {big} is the largest in the world?", "In which year did {hist} happen?", "What language do people speak in {city}?"],
     "zh": ["{artz}是谁画的？", "太阳离地球有多远？", "水在标准大气压下的沸点是多少？", "{cityz}有多少人口？", "为什么天空是蓝色的？",
            "{thingz}是什么时候发明的？", "人体有多少块骨头？", "{abbr}是什么的缩写？", "世界上最长的河流是哪条？", "万有引力是谁发现的？",
            "中国的四大发明是什么？", "疫苗是怎么起作用的？", "金的化学符号是什么？", "企鹅生活在哪里？", "光速是多少？", "{personz}是谁？",
-           "唐朝是哪一年建立的？", "长城有多长？"],
+           "唐朝是哪一年建立的？", "长城有多长？", "{foodz}是用什么做的？", "世界上最大的{bigz}是哪个？", "{histz}发生在哪一年？"],
 }
 QA_SLOTS = {"art": ["the Mona Lisa", "The Starry Night", "Guernica"], "city": ["Tokyo", "Lagos", "Mexico City", "Berlin"],
             "thing": ["the telephone", "the bicycle", "paper", "the airplane"], "abbr": ["NASA", "DNA", "GDP", "HTTP", "CPU"],
             "region": ["Africa", "Europe", "South America"], "person": ["Genghis Khan", "Marie Curie", "Confucius", "Ada Lovelace"],
             "artz": ["蒙娜丽莎", "星月夜", "清明上河图"], "cityz": ["东京", "上海", "纽约", "柏林"], "thingz": ["电话", "自行车", "造纸术", "飞机"],
-            "personz": ["成吉思汗", "居里夫人", "孔子", "李白"]}
+            "personz": ["成吉思汗", "居里夫人", "孔子", "李白"], "food": ["tofu", "cheese", "sushi rice", "chocolate"],
+            "big": ["desert", "ocean", "island", "lake"], "hist": ["the first moon landing", "the fall of Rome", "the signing of the Magna Carta"],
+            "foodz": ["豆腐", "奶酪", "粽子", "巧克力"], "bigz": ["沙漠", "海洋", "岛屿", "湖泊"], "histz": ["赤壁之战", "郑和下西洋", "五四运动"]}
 RAG_INSTR = {
     "en": ["Using only the passages above, answer: {Q}", "Based on the context, {Q}", "Answer from the document: {Q}",
            "Here are the retrieved passages. {Q}", "According to the provided text, {Q}"],
@@ -130,6 +145,29 @@ CHAT_SLOTS = {"job": ["data analyst", "nurse", "software engineer", "teacher"], 
               "season": ["winter", "spring", "autumn"], "rel": ["grandmother", "coach", "neighbor", "manager"],
               "jobz": ["数据分析师", "护士", "软件工程师", "老师"], "animalz": ["猫", "企鹅", "狗", "猫头鹰"],
               "seasonz": ["秋天", "春天", "冬天"], "relz": ["奶奶", "教练", "邻居", "领导"]}
+
+
+CONTEXT_LABELS = {"en": ["Context", "Background", "Policy", "Notes", "Excerpt", "Reference", "Product info", "Passage",
+                         "Retrieved document", "Knowledge base entry"],
+                  "zh": ["背景", "材料", "规定", "说明", "摘录", "参考资料", "产品信息", "文档", "检索结果", "知识库条目"]}
+SHORT_FACTS = {
+    "en": ["{n1} people signed up for the workshop, and {n2} attended.", "The warranty covers parts for {n1} months and labour for {n2} months.",
+           "The library lends up to {n2} books for {n1} days.", "Tickets cost ${n1} for adults and ${n2} for children.",
+           "The project lead is {name}; the deadline is {day}.", "{name} joined the company in {year} as an engineer.",
+           "The store opens at {n2} am on weekdays and closes at {n1} pm.", "The river is {n1} km long and flows into the sea near {place}.",
+           "Refunds are issued within {n2} business days of receiving the item.", "The festival takes place every {day} in {place}."],
+    "zh": ["本次活动共有{n1}人报名，实际到场{n2}人。", "保修期为{n1}个月，期间免费更换零件。", "图书馆每人最多借{n2}本书，借期{n1}天。",
+           "成人票{n1}元，儿童票{n2}元。", "项目负责人是{namez}，截止日期是{dayz}。", "{namez}于{year}年加入公司。", "商店工作日早上{n2}点开门，晚上{n1}点关门。",
+           "退款将在收到商品后{n2}个工作日内处理。", "这条河全长{n1}公里。", "会议室可容纳{n1}人，需提前{n2}天预约。"],
+}
+SHORT_QUESTIONS = {
+    "en": ["How many people attended?", "How long is the warranty for labour?", "Who is the project lead?", "What time does the store open?",
+           "According to this, how much is a child ticket?", "When did {name} join?", "How long do refunds take?", "Where does the festival take place?"],
+    "zh": ["实际到场多少人？", "保修期多久？", "项目负责人是谁？", "商店几点开门？", "根据上文，儿童票多少钱？", "退款需要几天？", "这条河有多长？", "会议室需要提前几天预约？"],
+}
+FACT_SLOTS = {"name": ["Maria", "Kenji", "Omar", "Priya", "Lukas"], "namez": ["李明", "王芳", "张伟", "陈静"],
+              "day": ["Friday", "March 3", "the last Sunday of May"], "dayz": ["周五", "三月三日", "五月最后一个周日"],
+              "place": ["Lyon", "the old harbour", "Riverside Park"]}
 
 
 def composed(rng, english_sentences, english_passages, chinese_statements):
@@ -158,7 +196,8 @@ def composed(rng, english_sentences, english_passages, chinese_statements):
         w, wz = rng.choice(TOOL_TASKS)
         yield rng.choice(CODE[lang]).format(CL=rng.choice(CODE_LANGS), T=CODE_TASKS_EN[k], TZ=CODE_TASKS_ZH[k],
                                             S=rng.choice(SNIPPETS), TOOL=rng.choice(TOOLS), W=w, WZ=wz,
-                                            ERR=rng.choice(ERRORS)), "code", lang
+                                            ERR=rng.choice(ERRORS), D=DIFFS[k % len(DIFFS)][0],
+                                            DZ=DIFFS[k % len(DIFFS)][1]), "code", lang
     for i in range(500):
         lang = "zh" if i % 2 else "en"
         yield rng.choice(QA[lang]).format(**pick(QA_SLOTS)), "qa", lang
@@ -187,3 +226,19 @@ def composed(rng, english_sentences, english_passages, chinese_statements):
     for i in range(600):
         lang = "zh" if i % 2 else "en"
         yield rng.choice(CHAT[lang]).format(**pick(CHAT_SLOTS)), "chat", lang
+    # Short contexts (two to four facts) under a label, then a question: rag in the size of a FAQ or a note.
+    for i in range(600):
+        lang = "zh" if i % 2 else "en"
+        slots = dict(pick(FACT_SLOTS), n1=rng.randint(10, 90), n2=rng.randint(2, 9), year=rng.randint(1995, 2024))
+        facts = " ".join(f.format(**slots) for f in rng.sample(SHORT_FACTS[lang], rng.randint(2, 4)))
+        label = rng.choice(CONTEXT_LABELS[lang])
+        question = rng.choice(SHORT_QUESTIONS[lang]).format(**slots)
+        layout = rng.randrange(4)
+        if lang == "en":
+            text = [f"{label}: {facts}\n{question}", f"{label}: {facts}\nQuestion: {question}",
+                    f"{facts}\nBased on the {label.lower()} above, {question[0].lower() + question[1:]}",
+                    f"Use the following {label.lower()} to answer.\n{facts}\n{question}"][layout]
+        else:
+            text = [f"{label}：{facts}\n{question}", f"{label}：{facts}\n问题：{question}", f"{facts}\n根据以上{label}，{question}",
+                    f"请根据下面的{label}回答。\n{facts}\n{question}"][layout]
+        yield text, "rag", lang

@@ -18,6 +18,15 @@ std::optional<Intent> intent_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+bool is_blank_request(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
+IntentResult blank_request_result() {
+  IntentResult r;
+  r.label = kFallbackIntent;
+  r.uncertain = true;
+  return r;
+}
+
 IntentResult intent_result_from_logits(const std::array<float, kIntentCount>& logits, float threshold) {
   IntentResult r;
   const float top = *std::max_element(logits.begin(), logits.end());

@@ -37,6 +37,10 @@ class IntentRecognizer {
   virtual std::string name() const = 0;
 };
 
+// Empty or blank text: nothing to recognize. Every recognizer answers it with blank_request_result().
+bool is_blank_request(std::string_view text);
+IntentResult blank_request_result();  // kFallbackIntent, confidence 0, uncertain
+
 // Softmax of raw scores into a result, with `threshold` deciding `uncertain`.
 IntentResult intent_result_from_logits(const std::array<float, kIntentCount>& logits, float threshold);
 

@@ -169,6 +169,7 @@ std::string LexicalIntentModel::to_bytes() const {
 void LexicalIntentModel::save(const std::string& path) const { write_text_file_atomic(path, to_bytes()); }
 
 IntentResult LexicalIntentModel::classify(std::string_view text) const {
+  if (is_blank_request(text)) return blank_request_result();
   thread_local IntentFeatures f;
   extract_intent_features(text, bucket_bits, f);
   std::array<float, kIntentCount> acc{};
@@ -178,12 +179,7 @@ IntentResult LexicalIntentModel::classify(std::string_view text) const {
   }
   std::array<float, kIntentCount> logits;
   for (int c = 0; c < kIntentCount; ++c) logits[c] = bias[c] + scale[c] * acc[c];
-  IntentResult r = intent_result_from_logits(logits, threshold);
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {  // nothing to recognize
-    r.label = kFallbackIntent;
-    r.uncertain = true;
-  }
-  return r;
+  return intent_result_from_logits(logits, threshold);
 }
 
 LexicalIntentModel train_lexical_intent(const std::vector<IntentSample>& train, const std::vector<IntentSample>& dev,

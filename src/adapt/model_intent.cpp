@@ -158,12 +158,7 @@ ProbeIntentRecognizer::ProbeIntentRecognizer(const Model& model, const Tokenizer
 }
 
 IntentResult ProbeIntentRecognizer::classify(std::string_view text) const {
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    IntentResult r;
-    r.label = kFallbackIntent;
-    r.uncertain = true;
-    return r;
-  }
+  if (is_blank_request(text)) return blank_request_result();
   return intent_result_from_logits(head_.logits(pooled_final_norm(model_, tokenizer_, pool_, text)), head_.threshold);
 }
 
@@ -230,12 +225,7 @@ std::array<float, kIntentCount> PromptIntentRecognizer::name_log_likelihoods(std
 }
 
 IntentResult PromptIntentRecognizer::classify(std::string_view text) const {
-  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    IntentResult r;
-    r.label = kFallbackIntent;
-    r.uncertain = true;
-    return r;
-  }
+  if (is_blank_request(text)) return blank_request_result();
   // The log-likelihoods as logits: the scores are the model's preference among the eight names.
   return intent_result_from_logits(name_log_likelihoods(text), 0.0f);
 }

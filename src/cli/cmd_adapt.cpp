@@ -113,7 +113,7 @@ void classify(const ClassifyOptions& o) {
     });
     return;
   }
-  PANGU_CHECK(o.prompt.find_first_not_of(" \t\r\n") != std::string::npos,
+  PANGU_CHECK(!is_blank_request(o.prompt),
               "-p/--prompt: the request is empty; there is nothing to classify");
   show(o.prompt, nullptr);
 }
