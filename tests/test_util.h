@@ -15,12 +15,15 @@
 
 namespace pangu::test {
 
-inline std::string shared(const std::string& rel) {
-  return std::string(PANGU_SHARED_DIR) + "/" + rel;
+// Built with append: GCC 12 misreads `std::string(dir) + "/" + rel` with an empty rel as out of bounds.
+inline std::string join_path(const char* dir, const std::string& rel) {
+  std::string path(dir);
+  path.push_back('/');
+  path.append(rel);
+  return path;
 }
-inline std::string test_data(const std::string& rel) {
-  return std::string(PANGU_TEST_DATA_DIR) + "/" + rel;
-}
+inline std::string shared(const std::string& rel) { return join_path(PANGU_SHARED_DIR, rel); }
+inline std::string test_data(const std::string& rel) { return join_path(PANGU_TEST_DATA_DIR, rel); }
 
 // n values from N(0, stddev^2), reproducible from the seed.
 inline std::vector<float> random_vector(int64_t n, uint64_t seed, float stddev = 1.0f) {
