@@ -18,8 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                   : 0;
     for (const auto& e : entries) {
       if (8 + header + e.end > size) __builtin_trap();
-      volatile uint8_t sink = 0;
-      for (size_t i = e.begin; i < e.end; ++i) sink ^= data[8 + header + i];
+      // Every byte an entry claims is read (ASan catches a range past the input); the sum keeps the loop.
+      uint8_t sum = 0;
+      for (size_t i = e.begin; i < e.end; ++i) sum = static_cast<uint8_t>(sum ^ data[8 + header + i]);
+      asm volatile("" : : "r"(sum));
     }
   } catch (const pangu::Error&) {
   }
