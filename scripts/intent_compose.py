@@ -184,6 +184,9 @@ def composed(rng, english_sentences, english_passages, chinese_statements):
     for i in range(400):
         lang = "zh" if i % 2 else "en"
         text = rng.choice(english_passages) if lang == "en" or rng.random() < 0.5 else "".join(rng.sample(chinese_statements, 8))
+        if rng.random() < 0.3:  # short material too: a sentence or three can be summarized
+            text = (" ".join(rng.sample(english_sentences[:400], rng.randint(1, 3))) if lang == "en" or rng.random() < 0.5
+                    else "".join(rng.sample(chinese_statements, rng.randint(1, 3))))
         instr = rng.choice(SUMMARY_INSTR[lang])
         yield (f"{instr}\n{text}" if rng.random() < 0.6 else f"{text}\n\n{instr}"), "summarization", lang
     for i in range(700):
