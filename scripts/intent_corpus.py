@@ -82,6 +82,8 @@ EXAM_EN = [
     "Question: {q}\n(A) {a}\n(B) {b}\n(C) {c}\n(D) {d}\nChoose the correct option.",
     "The following is a multiple choice question.\n\n{q}\nA) {a}\nB) {b}\nC) {c}\nD) {d}",
     "{q}\nOptions:\nA: {a}\nB: {b}\nC: {c}\nD: {d}\nWhich one is correct?",
+    "{q} (A) {a} (B) {b} (C) {c} (D) {d}",
+    "{q} A. {a} B. {b} C. {c} D. {d}",
 ]
 EXAM_ZH = [
     "{q}\nA. {a}\nB. {b}\nC. {c}\nD. {d}\n答案：",

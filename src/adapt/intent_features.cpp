@@ -102,8 +102,26 @@ struct Scan {
   std::vector<Token> tokens;
   size_t cjk = 0, latin_words = 0, digits = 0, lines = 1, option_lines = 0, max_line = 0, last_line = 0;
   size_t code_lines = 0;
+  size_t inline_options = 0;  // distinct letters A-D seen as "(A)", " A. ", " B) ", "C、" inside lines
   bool fence = false;
 };
+
+// Lettered options written inside a line ("... (A) red (B) blue", "A. 21 B. 27", "A、太湖 B、洞庭湖"): which of
+// A, B, C, D appear in such a form, as a bit set.
+unsigned inline_option_letters(std::string_view text) {
+  unsigned seen = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    const char c = text[i];
+    if (c < 'A' || c > 'D') continue;
+    const bool open_paren = i > 0 && text[i - 1] == '(' && text[i + 1] == ')';
+    const bool after_space = i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n' || text[i - 1] == '\t';
+    const std::string_view rest = text.substr(i + 1);
+    const bool marker = rest.substr(0, 2) == ". " || rest.substr(0, 2) == ") " || rest.substr(0, 1) == "." ||
+                        rest.substr(0, 3) == "\xE3\x80\x81" || rest.substr(0, 3) == "\xEF\xBC\x8E";
+    if (open_paren || (after_space && marker)) seen |= 1u << (c - 'A');
+  }
+  return seen;
+}
 
 void scan(std::string_view text, Scan& sc) {
   std::string word;
@@ -162,6 +180,7 @@ void scan(std::string_view text, Scan& sc) {
   }
   end_word();
   end_line();
+  sc.inline_options = static_cast<size_t>(__builtin_popcount(inline_option_letters(text)));
 }
 
 // UTF-8-safe cut points: never inside a multi-byte sequence.
@@ -192,6 +211,7 @@ void extract(std::string_view text, int bucket_bits, IntentFeatures& out, std::v
     sc.lines += tail.lines;
     sc.option_lines += tail.option_lines;
     sc.code_lines += tail.code_lines;
+    sc.inline_options = std::max(sc.inline_options, tail.inline_options);
     sc.fence = sc.fence || tail.fence;
     sc.max_line = std::max(sc.max_line, tail.max_line);
     sc.last_line = tail.last_line;
@@ -226,6 +246,7 @@ void extract(std::string_view text, int bucket_bits, IntentFeatures& out, std::v
   b.add_flag("lines" + std::to_string(std::min<size_t>(sc.lines, 8)));
   if (sc.option_lines >= 3) b.add_flag("options", 3.0f);
   if (sc.option_lines >= 2) b.add_flag("options2");
+  if (sc.inline_options >= 3) b.add_flag("options_inline", 2.0f);
   if (sc.max_line > 400 && sc.last_line < 250 && sc.lines > 1) b.add_flag("passage_then_line", 2.0f);
   if (n_bytes > 1200) b.add_flag("long", 1.5f);
   if (sc.fence) b.add_flag("fence", 2.0f);

@@ -30,6 +30,11 @@ TEST(IntentFeatures, LetteredOptionsInEveryCommonForm) {
   EXPECT_TRUE(has_flag("我国最大的淡水湖是（　）\nA．太湖\nB．洞庭湖\nC．鄱阳湖\nD．洪泽湖", "options"));
   EXPECT_TRUE(has_flag("单选题\nA、罗贯中\nB、曹雪芹\nC、施耐庵", "options"));
   EXPECT_FALSE(has_flag("A dog ran.\nBig news today.\nCats sleep a lot.", "options"));
+  // Options inside one line.
+  EXPECT_TRUE(has_flag("Which is prime? A. 21 B. 27 C. 29 D. 33", "options_inline"));
+  EXPECT_TRUE(has_flag("Inflation is (A) a fall (B) a rise (C) a tax (D) a loan", "options_inline"));
+  EXPECT_TRUE(has_flag("选项：A、太湖 B、洞庭湖 C、鄱阳湖 D、洪泽湖", "options_inline"));
+  EXPECT_FALSE(has_flag("I got an A. Then a B. It was fine.", "options_inline"));
 }
 
 TEST(IntentFeatures, PassageThenQuestionCodeAndScript) {
