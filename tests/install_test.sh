@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `cmake --install` into a temporary prefix, then what another project does with it: examples/ built with
+# find_package(pangu CONFIG), and the same program built with pkg-config; both must print what
+# `pangu run --greedy` prints for the same prompt.
+#   tests/install_test.sh BUILD_DIR SOURCE_DIR SHARED_DIR
+set -euo pipefail
+build="$1" src="$2" shared="$3"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+prefix="$tmp/prefix"
+cmake --install "$build" --prefix "$prefix" >/dev/null
+model="$shared/models/stories260K"
+prompt="Once upon a time"
+want="$("$prefix/bin/pangu" run -m "$model" -p "$prompt" -n 16 --greedy 2>/dev/null)"
+[ -n "$want" ] || { echo "installed pangu printed nothing"; exit 1; }
+
+cmake -S "$src/examples" -B "$tmp/cmake-build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$tmp/cmake-build" >/dev/null
+got="$("$tmp/cmake-build/pangu_generate" "$model" "$prompt" 16)"
+[ "$got" = "$want" ] || { printf 'find_package build printed:\n%s\npangu run printed:\n%s\n' "$got" "$want"; exit 1; }
+
+pcdir="$(dirname "$(find "$prefix" -name pangu.pc | head -n 1)")"
+flags="$(PKG_CONFIG_PATH="$pcdir" pkg-config --cflags --libs --static pangu)"
+# shellcheck disable=SC2086
+g++ -std=c++20 -O1 "$src/examples/generate.cpp" -o "$tmp/pc-generate" $flags
+got="$("$tmp/pc-generate" "$model" "$prompt" 16)"
+[ "$got" = "$want" ] || { printf 'pkg-config build printed:\n%s\npangu run printed:\n%s\n' "$got" "$want"; exit 1; }
+"$prefix/bin/pangu" --version
+echo "install: find_package and pkg-config consumers agree with pangu run"
