@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temporary prefix, then what another project does with it: examples/ built with
 # find_package(pangu CONFIG), and the same program built with pkg-config; both must print what
-# `pangu run --greedy` prints for the same prompt.
+# `pangu run --greedy` prints for the same prompt. Then the .deb that `cpack -G DEB` makes of the install.
 #   tests/install_test.sh BUILD_DIR SOURCE_DIR SHARED_DIR
 set -euo pipefail
 build="$1" src="$2" shared="$3"
@@ -26,4 +26,15 @@ g++ -std=c++20 -O1 "$src/examples/generate.cpp" -o "$tmp/pc-generate" $flags
 got="$("$tmp/pc-generate" "$model" "$prompt" 16)"
 [ "$got" = "$want" ] || { printf 'pkg-config build printed:\n%s\npangu run printed:\n%s\n' "$got" "$want"; exit 1; }
 "$prefix/bin/pangu" --version
-echo "install: find_package and pkg-config consumers agree with pangu run"
+
+# The .deb of the same install: its metadata, and its pangu runs from the unpacked tree (installing it here
+# would change the machine the tests run on; `apt install ./pangu_*.deb` is in the README).
+(cd "$tmp" && cpack --config "$build/CPackConfig.cmake" -B "$tmp/deb" >/dev/null)
+deb="$(find "$tmp/deb" -maxdepth 1 -name 'pangu_*.deb' | head -n 1)"
+[ -n "$deb" ] || { echo "cpack wrote no .deb"; exit 1; }
+dpkg-deb -f "$deb" Package Version Depends
+dpkg-deb -x "$deb" "$tmp/debroot"
+got="$("$tmp/debroot/usr/bin/pangu" run -m "$model" -p "$prompt" -n 16 --greedy 2>/dev/null)"
+[ "$got" = "$want" ] || { printf 'the .deb pangu printed:\n%s\n' "$got"; exit 1; }
+[ -f "$tmp/debroot/usr/include/pangu/model.h" ] || { echo "the .deb has no headers"; exit 1; }
+echo "install: find_package and pkg-config consumers and the .deb agree with pangu run"
