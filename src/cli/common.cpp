@@ -120,7 +120,6 @@ int resolve_threads(const CLI::Option* option, int requested, double macs_per_to
                requested, cores);
     return requested;
   }
-  if (std::getenv("PANGU_THREADS")) return ThreadPool::default_threads();
   // Below this many multiply-adds per token a decode step is tens of microseconds: a second thread gains a
   // little on an idle machine and loses badly beside another busy process (docs/benchmarks.md, "Threads
   // under contention").

@@ -81,7 +81,6 @@ TEST(IntentCli, EmptyRequestAndBadCorpusLinesAreNamed) {
   EXPECT_NE(r.err.find("empty"), std::string::npos) << r.err;
   test::TempDir tmp;
   test::write_text(tmp / "bad.jsonl", "{\"text\": \"hi\", \"label\": \"chat\"}\n{\"text\": \"x\", \"label\": \"poetry\"}\n");
-  r = test::run_pangu("adapt classify -f " + (tmp / "bad.jsonl"));
   r = test::run_pangu("adapt eval-intent --data " + tmp.path() + " --split bad");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("bad.jsonl:2"), std::string::npos) << r.err;
