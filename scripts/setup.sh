@@ -9,7 +9,7 @@ PACKAGES=(
   nlohmann-json3-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libsentencepiece-dev libpcre2-dev libutf8proc-dev
   clang libclang-rt-14-dev
-  python3 python3-numpy python3-sentencepiece
+  python3 python3-dev python3-numpy python3-sentencepiece python3-pytest pybind11-dev
 )
 
 missing=()

@@ -13,7 +13,7 @@ scripts/build.sh
 
 echo "== sanitizer build (ASan + UBSan)"
 # -O1 -g1: what sanitizers need (line numbers in reports), at about half the compile time of -O2 -g.
-SAN_FLAGS=(-DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1" -DPANGU_SANITIZE=ON -DPANGU_BENCH=OFF)
+SAN_FLAGS=(-DCMAKE_BUILD_TYPE=None "-DCMAKE_CXX_FLAGS=-O1 -g1" -DPANGU_SANITIZE=ON -DPANGU_BENCH=OFF -DPANGU_PYTHON=OFF)
 cmake -S . -B build-asan -G Ninja "${SAN_FLAGS[@]}" -DPANGU_TESTS=ON >/dev/null
 cmake --build build-asan --target pangu unit_tests badinput_tests
 

@@ -97,6 +97,16 @@ class Session {
   ActivationHook hook_;
 };
 
+// Multiply-adds of the matrix products for one token: what decides whether a second thread pays.
+double matmul_macs_per_token(const ModelConfig& config);
+// Threads for a model of `macs_per_token` multiply-adds: 1 for a model too small to gain from more, else
+// the cores (negative: the cores).
+int default_thread_count(double macs_per_token);
+
+class Tokenizer;
+// Refuses a tokenizer whose ids run past the embedding (one from another model); null passes.
+void check_tokenizer_fits(const Model& model, const Tokenizer* tokenizer);
+
 // Finds a model by path, or by name under $PANGU_MODELS, ./models and ../shared/models.
 std::string resolve_model_path(const std::string& name_or_path);
 

@@ -28,6 +28,26 @@ struct SamplingParams {
   bool is_greedy() const { return greedy || temperature <= 0.0f; }
 };
 
+struct GenerationConfig;
+
+// generation_config.json's sampling defaults (Hugging Face semantics: do_sample false is greedy) over the
+// library's, suppress_tokens included. Callers then apply what their user set explicitly.
+SamplingParams sampling_defaults(const GenerationConfig& generation_config);
+
+// How the caller's user spells each field (CLI flags, Python keywords), so range errors name what was typed.
+struct SamplingFieldNames {
+  const char* temperature = "temperature";
+  const char* top_k = "top_k";
+  const char* top_p = "top_p";
+  const char* min_p = "min_p";
+  const char* repetition_penalty = "repetition_penalty";
+  const char* penalty_last_n = "penalty_last_n";
+  const char* presence_penalty = "presence_penalty";
+  const char* frequency_penalty = "frequency_penalty";
+};
+// Throws Error naming the field for a value out of range (NaN included).
+void validate_sampling(const SamplingParams& params, const SamplingFieldNames& names = {});
+
 class Sampler {
  public:
   Sampler(SamplingParams params, int64_t vocab_size);

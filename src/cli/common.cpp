@@ -41,38 +41,53 @@ void SamplingOptions::add_to(CLI::App& app) {
   app.add_flag("--ignore-eos", ignore_eos, "keep generating past end-of-sequence");
 }
 
+SamplingParams SamplingOptions::typed() const {
+  SamplingParams p;
+  p.greedy = greedy;
+  p.temperature = temperature;
+  p.top_k = top_k;
+  p.top_p = top_p;
+  p.min_p = min_p;
+  p.repetition_penalty = repeat_penalty;
+  p.penalty_last_n = repeat_last_n;
+  p.presence_penalty = presence_penalty;
+  p.frequency_penalty = frequency_penalty;
+  return p;
+}
+
 void SamplingOptions::validate() const {
   PANGU_CHECK(n_predict >= -1, "-n/--n-predict {}: expected -1 (until end-of-sequence or a full context) or a count >= 0",
               n_predict);
-  PANGU_CHECK(std::isfinite(temperature) && temperature >= 0.0f, "--temp {}: expected 0 (greedy) or more", temperature);
-  PANGU_CHECK(top_k >= 0, "--top-k {}: expected 0 (off) or more", top_k);
-  PANGU_CHECK(top_p > 0.0f && top_p <= 1.0f, "--top-p {}: expected a value in (0, 1]; 1 turns it off", top_p);
-  PANGU_CHECK(min_p >= 0.0f && min_p < 1.0f, "--min-p {}: expected a value in [0, 1); 0 turns it off", min_p);
-  PANGU_CHECK(std::isfinite(repeat_penalty) && repeat_penalty > 0.0f,
-              "--repeat-penalty {}: expected a positive value; 1 turns it off", repeat_penalty);
-  PANGU_CHECK(repeat_last_n >= -1, "--repeat-last-n {}: expected -1 (all), 0 (off) or more", repeat_last_n);
-  PANGU_CHECK(std::isfinite(presence_penalty) && std::fabs(presence_penalty) <= 2.0f,
-              "--presence-penalty {}: expected a value in [-2, 2] (OpenAI's range)", presence_penalty);
-  PANGU_CHECK(std::isfinite(frequency_penalty) && std::fabs(frequency_penalty) <= 2.0f,
-              "--frequency-penalty {}: expected a value in [-2, 2] (OpenAI's range)", frequency_penalty);
+  SamplingFieldNames flags;
+  flags.temperature = "--temp";
+  flags.top_k = "--top-k";
+  flags.top_p = "--top-p";
+  flags.min_p = "--min-p";
+  flags.repetition_penalty = "--repeat-penalty";
+  flags.penalty_last_n = "--repeat-last-n";
+  flags.presence_penalty = "--presence-penalty";
+  flags.frequency_penalty = "--frequency-penalty";
+  validate_sampling(typed(), flags);
 }
 
 GenerateOptions SamplingOptions::resolve(const Model& model) const {
   validate();
-  const GenerationConfig& gc = model.generation_config();
   auto given = [](const CLI::Option* option) { return option && option->count() > 0; };
   GenerateOptions g;
   g.max_new_tokens = n_predict;
-  // generation_config.json holds the model's own defaults (Hugging Face semantics); what the user typed wins.
-  // do_sample: false means greedy decoding unless a temperature is asked for.
-  g.sampling.greedy = greedy || (gc.do_sample == false && !given(temperature_option));
-  g.sampling.temperature = gc.temperature && !given(temperature_option) ? static_cast<float>(*gc.temperature) : temperature;
-  g.sampling.top_k = gc.top_k && !given(top_k_option) ? static_cast<int>(*gc.top_k) : top_k;
-  g.sampling.top_p = gc.top_p && !given(top_p_option) ? static_cast<float>(*gc.top_p) : top_p;
+  // generation_config.json holds the model's own defaults; what the user typed wins. A temperature asked for
+  // turns sampling on even where do_sample is false.
+  g.sampling = sampling_defaults(model.generation_config());
+  const SamplingParams typed_params = typed();
+  if (given(temperature_option)) {
+    g.sampling.temperature = typed_params.temperature;
+    g.sampling.greedy = false;
+  }
+  g.sampling.greedy = g.sampling.greedy || greedy;
+  if (given(top_k_option)) g.sampling.top_k = top_k;
+  if (given(top_p_option)) g.sampling.top_p = top_p;
+  if (given(repeat_penalty_option)) g.sampling.repetition_penalty = repeat_penalty;
   g.sampling.min_p = min_p;
-  g.sampling.repetition_penalty = gc.repetition_penalty && !given(repeat_penalty_option)
-                                      ? static_cast<float>(*gc.repetition_penalty)
-                                      : repeat_penalty;
   g.sampling.penalty_last_n = repeat_last_n;
   g.sampling.presence_penalty = presence_penalty;
   g.sampling.frequency_penalty = frequency_penalty;
@@ -88,25 +103,10 @@ GenerateOptions SamplingOptions::resolve(const Model& model) const {
       fail("--logit-bias \"{}\": expected ID=BIAS, e.g. 42=-5", item);
     }
   }
-  g.sampling.suppress_tokens = std::vector<int32_t>(gc.suppress_tokens.begin(), gc.suppress_tokens.end());
-  for (int32_t id : g.sampling.suppress_tokens)
-    PANGU_CHECK(id >= 0 && id < model.config().vocab_size,
-                "{}/generation_config.json: suppress_tokens holds {}, outside the vocabulary of {}",
-                model.dir(), id, model.config().vocab_size);
   g.eos_token_ids = model.eos_token_ids();
   g.stop_strings = stop;
   g.ignore_eos = ignore_eos;
   return g;
-}
-
-double matmul_macs_per_token(const ModelConfig& c) {
-  double macs = static_cast<double>(c.vocab_size) * c.hidden_size;  // output head
-  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
-    const int64_t mlp = c.intermediate_size.empty() ? 0
-                        : c.intermediate_size[std::min<size_t>(layer, c.intermediate_size.size() - 1)];
-    macs += static_cast<double>(c.hidden_size) * (2 * c.q_dim() + 2 * c.kv_dim() + 3 * mlp);
-  }
-  return macs;
 }
 
 int resolve_threads(const CLI::Option* option, int requested, double macs_per_token) {
@@ -120,12 +120,7 @@ int resolve_threads(const CLI::Option* option, int requested, double macs_per_to
                requested, cores);
     return requested;
   }
-  // Below this many multiply-adds per token a decode step is tens of microseconds: a second thread gains a
-  // little on an idle machine and loses badly beside another busy process (docs/benchmarks.md, "Threads
-  // under contention").
-  constexpr double kSmallModelMacs = 4e6;
-  if (macs_per_token >= 0 && macs_per_token < kSmallModelMacs) return 1;
-  return cores;
+  return default_thread_count(macs_per_token);
 }
 
 Loaded load(const ModelOptions& options) {
@@ -137,12 +132,7 @@ Loaded load(const ModelOptions& options) {
   load_options.int8_head = options.int8_head;
   l.model = Model::load(dir, load_options);
   l.tokenizer = load_tokenizer(dir);
-  // Checked now: otherwise the first text that encodes to a token past the embedding fails mid-run.
-  PANGU_CHECK(!l.tokenizer || l.tokenizer->vocab_size() <= l.model->config().vocab_size,
-              "{}: the tokenizer has {} tokens but config.json vocab_size is {}: ids past {} have no embedding "
-              "(is the tokenizer from another model?)",
-              dir, l.tokenizer ? l.tokenizer->vocab_size() : 0, l.model->config().vocab_size,
-              l.model->config().vocab_size - 1);
+  check_tokenizer_fits(*l.model, l.tokenizer.get());
   const int threads =
       resolve_threads(options.threads_option, options.threads, matmul_macs_per_token(l.model->config()));
   l.pool = std::make_unique<ThreadPool>(threads);

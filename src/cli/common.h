@@ -34,8 +34,6 @@ struct ModelOptions {
 // cores), or the default for a model of `macs_per_token` multiply-adds when -t was not given.
 constexpr int kMaxThreads = 512;
 int resolve_threads(const CLI::Option* option, int requested, double macs_per_token = -1);
-// Multiply-adds of the matrix products for one token: what decides whether a second thread pays.
-double matmul_macs_per_token(const ModelConfig& config);
 
 struct SamplingOptions {
   int64_t n_predict = 128;  // -1: until EOS or the context is full
@@ -60,6 +58,7 @@ struct SamplingOptions {
   void add_to(CLI::App& app);
   // Refuses values out of range, naming the flag as the user typed it.
   void validate() const;
+  SamplingParams typed() const;  // the values as given (before generation_config.json's defaults)
   // Applies generation_config.json (suppress_tokens, EOS, defaults) under what the user set.
   GenerateOptions resolve(const Model& model) const;
 };

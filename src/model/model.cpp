@@ -12,6 +12,7 @@
 #include "model/weights.h"
 #include "quant/description.h"
 #include "pangu/error.h"
+#include "pangu/tokenizer.h"
 
 namespace pangu {
 
@@ -25,6 +26,10 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& op
   m->dir_ = dir;
   m->config_ = load_model_config((fs::path(dir) / "config.json").string());
   m->generation_config_ = load_generation_config((fs::path(dir) / "generation_config.json").string());
+  for (int64_t id : m->generation_config_.suppress_tokens)
+    PANGU_CHECK(id >= 0 && id < m->config_.vocab_size,
+                "{}/generation_config.json: suppress_tokens holds {}, outside the vocabulary of {}", dir, id,
+                m->config_.vocab_size);
   m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open_dir(dir));
   if (!m->config_.quantize.empty())
     m->quant_ = std::make_unique<QuantDescription>(load_quant_description(dir, m->config_.quantize));
@@ -63,6 +68,33 @@ std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& op
 
 std::vector<int64_t> Model::eos_token_ids() const {
   return generation_config_.eos_token_ids.empty() ? config_.eos_token_ids : generation_config_.eos_token_ids;
+}
+
+double matmul_macs_per_token(const ModelConfig& c) {
+  double macs = static_cast<double>(c.vocab_size) * c.hidden_size;  // output head
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    const int64_t mlp = c.intermediate_size.empty() ? 0
+                        : c.intermediate_size[std::min<size_t>(layer, c.intermediate_size.size() - 1)];
+    macs += static_cast<double>(c.hidden_size) * (2 * c.q_dim() + 2 * c.kv_dim() + 3 * mlp);
+  }
+  return macs;
+}
+
+int default_thread_count(double macs_per_token) {
+  // Below this many multiply-adds per token a decode step is tens of microseconds: a second thread gains a
+  // little on an idle machine and loses badly beside another busy process (docs/benchmarks.md, "Threads
+  // under contention").
+  constexpr double kSmallModelMacs = 4e6;
+  if (macs_per_token >= 0 && macs_per_token < kSmallModelMacs) return 1;
+  return ThreadPool::default_threads();
+}
+
+void check_tokenizer_fits(const Model& model, const Tokenizer* tokenizer) {
+  const int64_t vocab = model.config().vocab_size;
+  PANGU_CHECK(!tokenizer || tokenizer->vocab_size() <= vocab,
+              "{}: the tokenizer has {} tokens but config.json vocab_size is {}: ids past {} have no embedding "
+              "(is the tokenizer from another model?)",
+              model.dir(), tokenizer ? tokenizer->vocab_size() : 0, vocab, vocab - 1);
 }
 
 std::string resolve_model_path(const std::string& name) {

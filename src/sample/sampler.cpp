@@ -4,9 +4,39 @@
 #include <cmath>
 #include <limits>
 
+#include "pangu/config.h"
 #include "pangu/error.h"
 
 namespace pangu {
+
+SamplingParams sampling_defaults(const GenerationConfig& gc) {
+  SamplingParams p;
+  p.greedy = gc.do_sample == false;
+  if (gc.temperature) p.temperature = static_cast<float>(*gc.temperature);
+  if (gc.top_k) p.top_k = static_cast<int>(*gc.top_k);
+  if (gc.top_p) p.top_p = static_cast<float>(*gc.top_p);
+  if (gc.repetition_penalty) p.repetition_penalty = static_cast<float>(*gc.repetition_penalty);
+  p.suppress_tokens.assign(gc.suppress_tokens.begin(), gc.suppress_tokens.end());
+  return p;
+}
+
+void validate_sampling(const SamplingParams& p, const SamplingFieldNames& names) {
+  PANGU_CHECK(std::isfinite(p.temperature) && p.temperature >= 0.0f, "{} {}: expected 0 (greedy) or more",
+              names.temperature, p.temperature);
+  PANGU_CHECK(p.top_k >= 0, "{} {}: expected 0 (off) or more", names.top_k, p.top_k);
+  PANGU_CHECK(p.top_p > 0.0f && p.top_p <= 1.0f, "{} {}: expected a value in (0, 1]; 1 turns it off", names.top_p,
+              p.top_p);
+  PANGU_CHECK(p.min_p >= 0.0f && p.min_p < 1.0f, "{} {}: expected a value in [0, 1); 0 turns it off", names.min_p,
+              p.min_p);
+  PANGU_CHECK(std::isfinite(p.repetition_penalty) && p.repetition_penalty > 0.0f,
+              "{} {}: expected a positive value; 1 turns it off", names.repetition_penalty, p.repetition_penalty);
+  PANGU_CHECK(p.penalty_last_n >= -1, "{} {}: expected -1 (all), 0 (off) or more", names.penalty_last_n,
+              p.penalty_last_n);
+  PANGU_CHECK(std::isfinite(p.presence_penalty) && std::fabs(p.presence_penalty) <= 2.0f,
+              "{} {}: expected a value in [-2, 2] (OpenAI's range)", names.presence_penalty, p.presence_penalty);
+  PANGU_CHECK(std::isfinite(p.frequency_penalty) && std::fabs(p.frequency_penalty) <= 2.0f,
+              "{} {}: expected a value in [-2, 2] (OpenAI's range)", names.frequency_penalty, p.frequency_penalty);
+}
 
 Sampler::Sampler(SamplingParams params, int64_t vocab_size)
     : params_(std::move(params)),
