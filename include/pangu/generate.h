@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,39 @@ struct GenerateResult {
 // Called with each new id, the text it completes (may be empty: a partial UTF-8 character or held back
 // for a possible stop string) and the logits it was chosen from ([vocab]). Return false to stop.
 using TokenCallback = std::function<bool(int32_t id, std::string_view text, const float* logits)>;
+
+// The decoding loop as a state machine, for callers that run several sequences in one forward (the server's
+// continuous batching): next_tokens() says what to run through the session next, the caller runs it (alone
+// with Session::forward or with others in a Batch) and hands the logits to advance(). generate() is this
+// loop with one session, so a batched sequence gets exactly what it would alone.
+class Generation {
+ public:
+  // `prompt` is fed after whatever the session holds; history for penalties is `history` + prompt + output.
+  Generation(Session& session, const Tokenizer* tokenizer, std::vector<int32_t> prompt, const GenerateOptions& options,
+             TokenCallback on_token = {}, const std::vector<int32_t>& history = {});
+  ~Generation();
+  Generation(const Generation&) = delete;
+  Generation& operator=(const Generation&) = delete;
+
+  bool done() const;
+  // The tokens to run at positions session.n_past() .. next: a chunk of at most `max_prompt_chunk` prompt
+  // tokens (0: the whole prompt) while prefilling, then the last token with whatever the proposer guesses.
+  // Empty once done. Valid until advance().
+  const std::vector<int32_t>& next_tokens(int64_t max_prompt_chunk = 0);
+  // Whether advance() needs the logits of every token of next_tokens() (decoding) or of the last (prefill).
+  bool wants_all_logits() const;
+  bool prefilling() const;
+  // With the logits of what next_tokens() gave, after the session ran it; `forward_seconds` is how long that
+  // took (the adaptive draft length's cost model).
+  void advance(const float* logits, double forward_seconds = 0.0);
+  // Ends the generation (stopping early if not done) and returns the result, the held-back text flushed.
+  GenerateResult finish();
+  const GenerateResult& partial() const;  // tokens and text so far
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 // `prompt` is fed after whatever the session holds; history for penalties is `history` + prompt + output.
 GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std::vector<int32_t>& prompt,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <optional>
 
 #include "pangu/error.h"
 #include "pangu/model.h"
@@ -117,48 +118,44 @@ class Verifier {
 
 }  // namespace
 
-GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std::vector<int32_t>& prompt,
-                        const GenerateOptions& options, const TokenCallback& on_token,
-                        const std::vector<int32_t>& history) {
+struct Generation::State {
   using Clock = std::chrono::steady_clock;
-  PANGU_CHECK(!prompt.empty(), "the prompt is empty: nothing to continue from");
-  GenerateResult result;
-  result.n_prompt = static_cast<int64_t>(prompt.size());
-  const int64_t vocab = session.vocab_size();
-  Sampler sampler(options.sampling, vocab);
-  Verifier verifier(sampler, vocab);
-  // A negative limit means until end-of-sequence or a full context; the context bounds the output either way
-  // (the last token is never fed, so one more than the free positions can come out).
-  const int64_t free_after_prompt = session.n_ctx() - session.n_past() - static_cast<int64_t>(prompt.size());
-  const int64_t max_new_tokens =
-      options.max_new_tokens < 0 ? std::numeric_limits<int64_t>::max() : options.max_new_tokens;
-  const size_t expected_tokens = static_cast<size_t>(std::clamp<int64_t>(
-      std::min(max_new_tokens, free_after_prompt + 1), 0, session.n_ctx()));
-  std::vector<int32_t> context = history;
-  context.insert(context.end(), prompt.begin(), prompt.end());
-  context.reserve(context.size() + expected_tokens);
-  result.tokens.reserve(expected_tokens);
 
-  PANGU_CHECK(session.n_past() + static_cast<int64_t>(prompt.size()) <= session.n_ctx(),
-              "the prompt ({} tokens) does not fit the context ({} of {} positions free); raise --ctx",
-              prompt.size(), session.n_ctx() - session.n_past(), session.n_ctx());
-  const auto t0 = Clock::now();
-  // The prompt's last logits are kept: the first step's proposals overwrite the session's buffer.
-  std::vector<float> first_logits;
-  {
-    const float* logits = session.forward(prompt);
-    first_logits.assign(logits, logits + vocab);
+  State(Session& session_in, const Tokenizer* tokenizer, std::vector<int32_t> prompt_in, const GenerateOptions& options_in,
+        TokenCallback on_token_in, const std::vector<int32_t>& history)
+      : session(session_in),
+        options(options_in),
+        on_token(std::move(on_token_in)),
+        prompt(std::move(prompt_in)),
+        vocab(session_in.vocab_size()),
+        sampler(options.sampling, vocab),
+        verifier(sampler, vocab),
+        stops(options.stop_strings),
+        draft_length(options.speculation) {
+    PANGU_CHECK(!prompt.empty(), "the prompt is empty: nothing to continue from");
+    PANGU_CHECK(session.n_past() + static_cast<int64_t>(prompt.size()) <= session.n_ctx(),
+                "the prompt ({} tokens) does not fit the context ({} of {} positions free); raise --ctx",
+                prompt.size(), session.n_ctx() - session.n_past(), session.n_ctx());
+    result.n_prompt = static_cast<int64_t>(prompt.size());
+    // A negative limit means until end-of-sequence or a full context; the context bounds the output either
+    // way (the last token is never fed, so one more than the free positions can come out).
+    const int64_t free_after_prompt = session.n_ctx() - session.n_past() - static_cast<int64_t>(prompt.size());
+    max_new_tokens = options.max_new_tokens < 0 ? std::numeric_limits<int64_t>::max() : options.max_new_tokens;
+    const size_t expected_tokens = static_cast<size_t>(
+        std::clamp<int64_t>(std::min(max_new_tokens, free_after_prompt + 1), 0, session.n_ctx()));
+    context = history;
+    context.insert(context.end(), prompt.begin(), prompt.end());
+    context.reserve(context.size() + expected_tokens);
+    result.tokens.reserve(expected_tokens);
+    if (tokenizer) stream.emplace(*tokenizer, options.skip_special, false);
+    result.stop_reason = StopReason::kMaxTokens;
+    SpeculationStats& stats = result.speculation;
+    stats.accepted_histogram.assign(std::max(options.speculation.k_max, options.speculation.k) + 1, 0);
+    stats.proposed_histogram.assign(stats.accepted_histogram.size(), 0);
   }
-  const auto t1 = Clock::now();
-  result.prefill_seconds = std::chrono::duration<double>(t1 - t0).count();
 
-  std::optional<StreamDecoder> stream;
-  if (tokenizer) stream.emplace(*tokenizer, options.skip_special, false);
-  StopMatcher stops(options.stop_strings);
-  result.stop_reason = StopReason::kMaxTokens;
-  bool done = false;
   // Appends one token to the output; false when generation ends with it.
-  auto emit = [&](int32_t id, const float* logits) {
+  bool emit(int32_t id, const float* logits) {
     result.tokens.push_back(id);
     context.push_back(id);
     const bool is_eos =
@@ -181,53 +178,54 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
     }
     done = true;
     return false;
-  };
+  }
 
-  Proposer* proposer = options.proposer;
-  DraftLength draft_length(options.speculation);
-  SpeculationStats& stats = result.speculation;
-  stats.accepted_histogram.assign(std::max(options.speculation.k_max, options.speculation.k) + 1, 0);
-  stats.proposed_histogram.assign(stats.accepted_histogram.size(), 0);
-  Proposal proposal;
-  std::vector<int32_t> batch;
-  std::vector<const float*> rows;  // rows[i]: the target's logits for the token after batch position i - 1
-  double one_token_seconds = 0.0;
-  double extra_token_cost = -1.0;  // unknown until a plain and a batched step were timed
-  bool have_pending = false;  // the last emitted token, not yet in the cache
-  int32_t pending = 0;
+  // Plans the next decoding step into `batch`: the pending token and the proposals. A step with nothing to
+  // forward (the first, without proposals: it samples from the prompt's logits) runs here at once.
+  void plan() {
+    while (!done) {
+      if (max_new_tokens <= 0) {
+        done = true;
+        return;
+      }
+      // Room: the pending token and k proposals must fit the context, and at most the remaining tokens
+      // minus the one the target adds are worth proposing.
+      const int64_t remaining = max_new_tokens - static_cast<int64_t>(result.tokens.size());
+      const int64_t free_positions = session.n_ctx() - session.n_past() - (have_pending ? 1 : 0);
+      if (have_pending && free_positions < 0) {
+        result.stop_reason = StopReason::kContextFull;
+        done = true;
+        return;
+      }
+      Proposer* proposer = options.proposer;
+      int k = 0;
+      proposal.clear();
+      if (proposer) {
+        k = static_cast<int>(std::min<int64_t>({draft_length.next_k(), remaining - 1, free_positions}));
+        if (k > 0) proposer->propose(context, k, proposal);
+        if (static_cast<int>(proposal.tokens.size()) > k) proposal.tokens.resize(k);
+      }
+      n_proposed = static_cast<int>(proposal.tokens.size());
+      batch.clear();
+      if (have_pending) batch.push_back(pending);
+      batch.insert(batch.end(), proposal.tokens.begin(), proposal.tokens.end());
+      n_before = session.n_past();
+      if (!batch.empty()) return;
+      verify(nullptr, 0.0);
+    }
+  }
 
-  while (!done && max_new_tokens > 0) {
-    // Room: the pending token and k proposals must fit the context, and at most the remaining tokens
-    // minus the one the target adds are worth proposing.
-    const int64_t remaining = max_new_tokens - static_cast<int64_t>(result.tokens.size());
-    const int64_t free_positions = session.n_ctx() - session.n_past() - (have_pending ? 1 : 0);
-    if (have_pending && free_positions < 0) {
-      result.stop_reason = StopReason::kContextFull;
-      break;
-    }
-    int k = 0;
-    proposal.clear();
-    if (proposer) {
-      k = static_cast<int>(std::min<int64_t>({draft_length.next_k(), remaining - 1, free_positions}));
-      if (k > 0) proposer->propose(context, k, proposal);
-      if (static_cast<int>(proposal.tokens.size()) > k) proposal.tokens.resize(k);
-    }
-    const int n_proposed = static_cast<int>(proposal.tokens.size());
-    batch.clear();
-    if (have_pending) batch.push_back(pending);
-    batch.insert(batch.end(), proposal.tokens.begin(), proposal.tokens.end());
-    const int64_t n_before = session.n_past();
-    rows.clear();
+  // After the planned batch ran (logits: [batch, vocab]): keeps the accepted proposals, adds the target's
+  // own token, and rolls the session back to what was kept.
+  void verify(const float* logits, double seconds) {
+    rows.clear();  // rows[i]: the target's logits for the token after batch position i - 1
     if (!have_pending) rows.push_back(first_logits.data());
     if (!batch.empty()) {
-      const auto ts = Clock::now();
-      const float* logits = session.forward(batch.data(), static_cast<int64_t>(batch.size()), /*all_logits=*/true);
-      const double seconds = std::chrono::duration<double>(Clock::now() - ts).count();
       // Online cost model for the adaptive draft length: the time of a one-token step, and what each
       // extra verified token adds to it (relative), from the steps actually run.
-      if (batch.size() == 1) {
+      if (seconds > 0 && batch.size() == 1) {
         one_token_seconds = one_token_seconds > 0 ? 0.8 * one_token_seconds + 0.2 * seconds : seconds;
-      } else if (one_token_seconds > 0) {
+      } else if (seconds > 0 && one_token_seconds > 0) {
         const double extra =
             std::max(0.0, (seconds - one_token_seconds) / static_cast<double>(batch.size() - 1) / one_token_seconds);
         extra_token_cost = extra_token_cost >= 0 ? 0.8 * extra_token_cost + 0.2 * extra : extra;
@@ -256,13 +254,15 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
     session.truncate(n_before + (have_pending ? 1 : 0) + accepted);
     pending = context.back();
     have_pending = true;
+    SpeculationStats& stats = result.speculation;
     ++stats.proposed_histogram[std::min<size_t>(n_proposed, stats.proposed_histogram.size() - 1)];
     if (n_proposed > 0) {
       ++stats.steps;
       stats.proposed += n_proposed;
       stats.accepted += accepted;
       ++stats.accepted_histogram[std::min<size_t>(accepted, stats.accepted_histogram.size() - 1)];
-      const double draft_cost = one_token_seconds > 0 ? proposer->seconds_per_token() / one_token_seconds : 0.0;
+      const double draft_cost =
+          one_token_seconds > 0 ? options.proposer->seconds_per_token() / one_token_seconds : 0.0;
       const double verify_cost = extra_token_cost >= 0 ? extra_token_cost : options.speculation.verify_cost;
       draft_length.update(n_proposed, accepted, verify_cost + draft_cost);
     } else {
@@ -270,15 +270,115 @@ GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std:
       draft_length.plain_step();
     }
   }
-  if (stream && result.stop_reason != StopReason::kStopString) {
-    bool stopped = false;
-    std::string tail = stops.push(stream->flush(), stopped);
-    if (!stopped) tail += stops.flush();
-    result.text += tail;
-    if (on_token && !tail.empty()) on_token(-1, tail, nullptr);
+
+  Session& session;
+  GenerateOptions options;
+  TokenCallback on_token;
+  std::vector<int32_t> prompt;
+  size_t prompt_fed = 0;
+  int64_t vocab;
+  Sampler sampler;
+  Verifier verifier;
+  StopMatcher stops;
+  DraftLength draft_length;
+  std::optional<StreamDecoder> stream;
+  GenerateResult result;
+  std::vector<int32_t> context;
+  int64_t max_new_tokens = 0;
+  bool done = false;
+  bool finished = false;
+  bool prefilled = false;
+  bool started = false;
+  Clock::time_point t_start, t_prefilled;
+  // The prompt's last logits are kept: the first step's proposals overwrite the session's buffer.
+  std::vector<float> first_logits;
+  Proposal proposal;
+  int n_proposed = 0;
+  std::vector<int32_t> batch;
+  std::vector<const float*> rows;
+  int64_t n_before = 0;
+  double one_token_seconds = 0.0;
+  double extra_token_cost = -1.0;  // unknown until a plain and a batched step were timed
+  bool have_pending = false;       // the last emitted token, not yet in the cache
+  int32_t pending = 0;
+};
+
+Generation::Generation(Session& session, const Tokenizer* tokenizer, std::vector<int32_t> prompt,
+                       const GenerateOptions& options, TokenCallback on_token, const std::vector<int32_t>& history)
+    : s_(std::make_unique<State>(session, tokenizer, std::move(prompt), options, std::move(on_token), history)) {}
+
+Generation::~Generation() = default;
+
+bool Generation::done() const { return s_->done; }
+bool Generation::prefilling() const { return !s_->prefilled; }
+bool Generation::wants_all_logits() const { return s_->prefilled; }
+const GenerateResult& Generation::partial() const { return s_->result; }
+
+const std::vector<int32_t>& Generation::next_tokens(int64_t max_prompt_chunk) {
+  State& s = *s_;
+  if (!s.started) {
+    s.started = true;
+    s.t_start = State::Clock::now();
   }
-  result.decode_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
-  return result;
+  if (s.done) {
+    s.batch.clear();
+  } else if (!s.prefilled) {
+    size_t n = s.prompt.size() - s.prompt_fed;
+    if (max_prompt_chunk > 0) n = std::min<size_t>(n, static_cast<size_t>(max_prompt_chunk));
+    s.batch.assign(s.prompt.begin() + static_cast<std::ptrdiff_t>(s.prompt_fed),
+                   s.prompt.begin() + static_cast<std::ptrdiff_t>(s.prompt_fed + n));
+  }
+  return s.batch;
+}
+
+void Generation::advance(const float* logits, double forward_seconds) {
+  State& s = *s_;
+  PANGU_CHECK(!s.done && !s.batch.empty(), "Generation::advance: nothing was planned");
+  if (!s.prefilled) {
+    s.prompt_fed += s.batch.size();
+    if (s.prompt_fed < s.prompt.size()) return;
+    s.first_logits.assign(logits, logits + s.vocab);
+    s.prefilled = true;
+    s.t_prefilled = State::Clock::now();
+    s.result.prefill_seconds = std::chrono::duration<double>(s.t_prefilled - s.t_start).count();
+  } else {
+    s.verify(logits, forward_seconds);
+  }
+  s.plan();
+}
+
+GenerateResult Generation::finish() {
+  State& s = *s_;
+  if (!s.finished) {
+    s.finished = true;
+    if (!s.done) {
+      s.done = true;
+      s.result.stop_reason = StopReason::kCallback;
+    }
+    if (s.stream && s.result.stop_reason != StopReason::kStopString) {
+      bool stopped = false;
+      std::string tail = s.stops.push(s.stream->flush(), stopped);
+      if (!stopped) tail += s.stops.flush();
+      s.result.text += tail;
+      if (s.on_token && !tail.empty()) s.on_token(-1, tail, nullptr);
+    }
+    if (s.prefilled) s.result.decode_seconds = std::chrono::duration<double>(State::Clock::now() - s.t_prefilled).count();
+  }
+  return std::move(s.result);
+}
+
+GenerateResult generate(Session& session, const Tokenizer* tokenizer, const std::vector<int32_t>& prompt,
+                        const GenerateOptions& options, const TokenCallback& on_token,
+                        const std::vector<int32_t>& history) {
+  Generation generation(session, tokenizer, prompt, options, on_token, history);
+  while (!generation.done()) {
+    const std::vector<int32_t>& tokens = generation.next_tokens();
+    const auto t0 = std::chrono::steady_clock::now();
+    const float* logits =
+        session.forward(tokens.data(), static_cast<int64_t>(tokens.size()), generation.wants_all_logits());
+    generation.advance(logits, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return generation.finish();
 }
 
 }  // namespace pangu
