@@ -61,6 +61,10 @@ using ActivationHook =
 
 // A decoding state: the KV cache and scratch for one sequence. Buffers grow to the largest batch seen and
 // are reused, so decoding allocates nothing per token.
+struct Activations;
+class RopeTable;
+class Batch;
+
 class Session {
  public:
   Session(const Model& model, int64_t n_ctx, ThreadPool& pool);
@@ -84,9 +88,15 @@ class Session {
   const Model& model() const { return model_; }
 
  private:
+  friend class Batch;
   struct Scratch;
-  void ensure_scratch(int64_t n);
-  void attention(int64_t layer, int64_t n);
+  struct Segment;
+  Segment segment(const int32_t* tokens, int64_t n, bool all_logits);  // checks, at the current position
+  // The forward of every segment's tokens at once: the matrix products over all rows, attention per segment
+  // over its own cache. Returns the packed logits rows.
+  static const float* run_segments(const Model& model, ThreadPool& pool, Activations& activations,
+                                   const RopeTable& rope, Segment* segments, size_t n_segments,
+                                   const Session* hooked);
   void emit(std::string_view name, int64_t layer, const float* data, int64_t n, int64_t width) const;
 
   const Model& model_;
@@ -106,6 +116,29 @@ int default_thread_count(double macs_per_token);
 class Tokenizer;
 // Refuses a tokenizer whose ids run past the embedding (one from another model); null passes.
 void check_tokenizer_fits(const Model& model, const Tokenizer* tokenizer);
+
+// Several sessions of one model through one forward: the matrix products run over all their tokens at once,
+// so the weights are read once per step for every sequence; attention runs per sequence over its own cache.
+// Each sequence's logits are those it gets alone (the kernels' results depend only on the row), which
+// continuous batching relies on.
+class Batch {
+ public:
+  Batch(const Model& model, ThreadPool& pool);
+  ~Batch();
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  // Adds n tokens for `session` at its positions n_past() ..; returns the entry. A session appears once.
+  size_t add(Session& session, const int32_t* tokens, int64_t n, bool all_logits = false);
+  // Runs every entry and advances each session; then logits(entry) is [n or 1, vocab] until the next run.
+  void run();
+  const float* logits(size_t entry) const;
+  size_t size() const;
+  void clear();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Finds a model by path, or by name under $PANGU_MODELS, ./models and ../shared/models.
 std::string resolve_model_path(const std::string& name_or_path);
