@@ -27,6 +27,7 @@ const Command kCommands[] = {
     {"prune", pangu::cli::register_prune},
     {"distill", pangu::cli::register_distill},
     {"adapt", pangu::cli::register_adapt},
+    {"serve", pangu::cli::register_serve},
 };
 
 }  // namespace

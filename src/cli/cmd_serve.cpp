@@ -1,0 +1,106 @@
+// pangu serve: the OpenAI-compatible server (src/serve). SIGTERM or SIGINT drains: new requests get 503,
+// in-flight ones finish within --drain-timeout (then are cancelled), and the process exits 0.
+#include <pthread.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "cli/common.h"
+#include "core/log.h"
+#include "pangu/error.h"
+#include "serve/engine.h"
+#include "serve/server.h"
+
+namespace pangu::cli {
+
+namespace {
+
+struct ServeOptions {
+  ModelOptions model;
+  serve::ServerOptions server;
+  serve::EngineOptions engine;
+  std::string chat_template;
+  int drain_timeout = 30;
+  size_t max_body_mib = 4;
+};
+
+void serve_forever(ServeOptions& o) {
+  // The signals are taken by a thread of their own (sigwait), so they must be blocked before any thread
+  // starts: the thread pool, the engine and the HTTP workers inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client gone mid-write is an error return, not the end of the process
+
+  Loaded l = load(o.model);
+  PANGU_CHECK(l.tokenizer, "{}: serve needs a tokenizer (tokenizer.json or tokenizer.model)", l.model->dir());
+  o.engine.n_ctx = o.model.ctx_option && o.model.ctx_option->count() > 0 ? o.model.ctx : std::min<int64_t>(l.ctx, 4096);
+  PANGU_CHECK(o.server.strategy == "plain" || o.server.strategy == "pld",
+              "--strategy {}: expected plain or pld (auto needs the profile of `pangu adapt profile`)", o.server.strategy);
+  o.server.max_body_bytes = o.max_body_mib << 20;
+  o.server.chat_template = resolve_chat_template(l, o.chat_template);
+  if (o.server.model_name.empty())
+    o.server.model_name = std::filesystem::path(l.model->dir()).lexically_normal().filename().string();
+
+  serve::Metrics metrics;
+  serve::Engine engine(*l.model, l.tokenizer.get(), *l.pool, o.engine, metrics);
+  serve::Server server(*l.model, *l.tokenizer, engine, metrics, o.server);
+  const int port = server.bind();
+  log_info("pangu serve: {} on http://{}:{} ; {} slots x {} tokens, KV cache {:.1f} MiB (f32); {} threads; "
+           "queue {}; strategy {}{}",
+           o.server.model_name, o.server.host, port, o.engine.parallel, o.engine.n_ctx,
+           engine.kv_cache_bytes() / 1048576.0, l.pool->size(), o.engine.queue, o.server.strategy,
+           o.server.api_key.empty() ? "" : "; API key required");
+
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    log_info("pangu serve: {} received, draining (up to {} s)", received == SIGTERM ? "SIGTERM" : "SIGINT",
+             o.drain_timeout);
+    server.begin_drain();
+    const int cancelled = engine.drain(std::chrono::seconds(o.drain_timeout));
+    if (cancelled > 0) log_info("pangu serve: cancelled {} unfinished requests", cancelled);
+    server.stop();
+  });
+  server.run();
+  // run() returns on stop(); if it ended any other way, wake the signal thread so it can finish.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  log_info("pangu serve: stopped");
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* cmd = app.add_subcommand("serve", "an OpenAI-compatible HTTP server with continuous batching");
+  o->model.add_to(*cmd);
+  cmd->add_option("--host", o->server.host, "address to listen on (0.0.0.0 for every interface)")->capture_default_str();
+  cmd->add_option("--port", o->server.port, "port (0: any free port, printed at start)")->capture_default_str();
+  cmd->add_option("--parallel", o->engine.parallel, "slots: sequences decoded together in each step")
+      ->capture_default_str();
+  cmd->add_option("--queue", o->engine.queue, "requests that may wait for a slot; beyond, 503 with Retry-After")
+      ->capture_default_str();
+  cmd->add_option("--prefill-chunk", o->engine.prefill_chunk,
+                  "prompt tokens per step across slots, so a long prompt never stalls streaming clients")
+      ->capture_default_str();
+  cmd->add_option("--api-key", o->server.api_key, "require Authorization: Bearer KEY on /v1 and /metrics")
+      ->envname("PANGU_API_KEY");
+  cmd->add_option("--alias", o->server.model_name, "the model id in /v1/models (default: the directory name)");
+  cmd->add_option("--strategy", o->server.strategy, "decoding for requests that name none: plain | pld")
+      ->capture_default_str();
+  cmd->add_option("--spec-k", o->engine.spec_k, "tokens proposed per step by a speculative method")->capture_default_str();
+  cmd->add_option("--spec-n", o->engine.pld_n, "PLD: longest n-gram matched")->capture_default_str();
+  cmd->add_option("--max-body", o->max_body_mib, "largest request body in MiB (413 beyond)")->capture_default_str();
+  cmd->add_option("--read-timeout", o->server.read_timeout_seconds, "seconds a request may take to arrive")
+      ->capture_default_str();
+  cmd->add_option("--drain-timeout", o->drain_timeout, "seconds in-flight requests get to finish on SIGTERM")
+      ->capture_default_str();
+  opt::chat_template(*cmd, o->chat_template);
+  cmd->callback([o] { serve_forever(*o); });
+}
+
+}  // namespace pangu::cli
