@@ -2,6 +2,7 @@
 # Installs every Debian package the build, the tests and the reference scripts need.
 # Non-interactive and idempotent: apt-get runs only when something is missing.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
@@ -10,7 +11,12 @@ PACKAGES=(
   libsentencepiece-dev libpcre2-dev libutf8proc-dev
   clang libclang-rt-14-dev
   python3 python3-dev python3-numpy python3-sentencepiece python3-pytest pybind11-dev
+  chromium nginx-light
 )
+# Node: Debian's, unless one is installed already (a NodeSource nodejs brings its own npm, and Debian's npm
+# package conflicts with it).
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -24,4 +30,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The npm packages of the server tests (tests/serve: the openai client, playwright-core), as the lock file pins
+# them; skipped when they are in place already.
+if [ ! -d tests/serve/node_modules ] || [ tests/serve/package-lock.json -nt tests/serve/node_modules/.package-lock.json ]; then
+  echo "setup: npm ci in tests/serve" >&2
+  (cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)
 fi

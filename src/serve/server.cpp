@@ -108,7 +108,8 @@ Server::Server(const Model& model, const Tokenizer& tokenizer, Engine& engine, M
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_read_timeout(options_.read_timeout_seconds, 0);
-  http_->set_keep_alive_timeout(5);
+  // An idle keep-alive connection holds an HTTP thread: no longer than a request may take to arrive.
+  http_->set_keep_alive_timeout(std::min(5, options_.read_timeout_seconds));
   routes();
 }
 
@@ -238,8 +239,12 @@ void Server::routes() {
   });
   http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
+    // A request that could not be read (malformed, or not all there within --read-timeout) ends its
+    // connection: whatever follows on it cannot be trusted to start a request.
+    if (res.status == 400 || res.status == 408 || res.status == 413) res.set_header("Connection", "close");
     const std::string message = res.status == 404   ? fmt::format("no route {} {}", req.method, req.path)
                                 : res.status == 413 ? "the request body is larger than --max-body allows"
+                                : res.status == 400 ? "the request could not be read: malformed, or incomplete within --read-timeout"
                                                     : fmt::format("HTTP {}", res.status);
     send_error(res, ApiError(res.status, message, "", res.status == 404 ? "not_found_error" : "invalid_request_error"));
   });
