@@ -2,8 +2,9 @@
 # Installs, builds, and runs the whole test suite:
 #   1. the release build and every CTest label (unit, golden, badinput, integration)
 #   2. an ASan + UBSan build of the unit and bad-input tests
-#   3. libFuzzer targets (safetensors header, tokenizer.json, eval text, intent model) for FUZZ_SECONDS each
-#      (default 30)
+#   3. libFuzzer targets (safetensors header, tokenizer.json, eval text, intent model, OpenAI request bodies)
+#      for FUZZ_SECONDS each (default 30)
+#   4. pangu serve built with the sanitizers, driven by the openai-client test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
@@ -37,6 +38,9 @@ done
 
 echo "== unit and bad-input tests under ASan + UBSan"
 (cd build-asan && ctest -L 'unit|badinput' -j "$JOBS" --output-on-failure)
+
+echo "== pangu serve under ASan + UBSan: the openai-client suite against the sanitizer build"
+(cd tests/serve && PANGU_BINARY="$OLDPWD/build-asan/pangu" node --test api.test.mjs 2>&1 | tail -n 9)
 
 echo "== full test suite (release)"
 cd build && ctest -j "$JOBS" --output-on-failure
