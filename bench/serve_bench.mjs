@@ -3,6 +3,10 @@
 //
 //   node bench/serve_bench.mjs --url http://127.0.0.1:8080 [--concurrency 1,2,4,8,16] [--requests 4]
 //        [--max-tokens 64] [--prompts ../shared/data/spec_bench/question.jsonl] [--seed 1] [--json out.json]
+//        [--random-prompt N --vocab V --greedy]
+//
+// --random-prompt N sends /v1/completions prompts of N pseudo-random token ids (BOS first) instead, the
+// workload of ../shared/tools/peer-bench/node/bench_parallel.mjs, for a side-by-side with llama.cpp.
 //
 // Per concurrency: requests/s, aggregate output tokens/s over the run, the decode rate while all C streams are
 // generating at once (the window from the last stream's first token to the first stream's last token: what a
@@ -22,6 +26,14 @@ const promptFile = opt("prompts", new URL("../../shared/data/spec_bench/question
 const seed = Number(opt("seed", 1));
 const apiKey = opt("api-key", process.env.PANGU_API_KEY ?? "");
 const jsonOut = opt("json", null);
+const randomPrompt = Number(opt("random-prompt", 0));
+const vocab = Number(opt("vocab", 150000));
+const greedy = argv.includes("--greedy");
+let lcg = 777;
+const rnd = () => {
+  lcg = (lcg * 1103515245 + 12345) & 0x7fffffff;
+  return lcg;
+};
 
 const prompts = fs.readFileSync(promptFile, "utf8").split("\n").filter(Boolean).map((line) => {
   const j = JSON.parse(line);
@@ -37,16 +49,18 @@ const now = () => performance.now() / 1000;
 // One streamed request: the arrival time of every content chunk.
 async function request(prompt, index) {
   const started = now();
-  const res = await fetch(`${url}/v1/chat/completions`, {
+  const sampling = { max_tokens: maxTokens, stream: true, stream_options: { include_usage: true }, ignore_eos: true, ...(greedy ? { temperature: 0 } : { temperature: 0.7, seed: seed + index }) };
+  const body = randomPrompt > 0
+    ? { model: "bench", prompt: [1, ...Array.from({ length: randomPrompt - 1 }, () => 300 + (rnd() % (vocab - 300)))], ...sampling }
+    : { model: "bench", messages: [{ role: "user", content: prompt }], ...sampling };
+  const res = await fetch(`${url}/v1/${randomPrompt > 0 ? "completions" : "chat/completions"}`, {
     method: "POST",
     headers: { "Content-Type": "application/json", ...(apiKey ? { Authorization: `Bearer ${apiKey}` } : {}) },
-    body: JSON.stringify({
-      model: "bench", messages: [{ role: "user", content: prompt }], max_tokens: maxTokens, stream: true,
-      temperature: 0.7, seed: seed + index, ignore_eos: true,
-    }),
+    body: JSON.stringify(body),
   });
   if (!res.ok) return { ok: false, status: res.status };
   const times = [];
+  let generated = 0;
   const decoder = new TextDecoder();
   let buffer = "";
   for await (const part of res.body) {
@@ -58,10 +72,14 @@ async function request(prompt, index) {
       if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
       const chunk = JSON.parse(line.slice(6));
       if (chunk.error) return { ok: false, status: 500 };
-      if (chunk.choices?.[0]?.delta?.content) times.push(now());
+      if (chunk.usage) generated = chunk.usage.completion_tokens;
+      const choice = chunk.choices?.[0];
+      if (choice && !choice.finish_reason && (choice.delta?.content || choice.text)) times.push(now());
     }
   }
-  return { ok: true, started, times };
+  // Tokens that complete no character yet (or could begin a stop string) arrive with a later chunk: the
+  // count comes from usage, the times from the chunks.
+  return { ok: true, started, times, generated };
 }
 
 async function level(c) {
@@ -78,16 +96,13 @@ async function level(c) {
   const ok = results.filter((r) => r.ok && r.times.length);
   const ttft = ok.map((r) => r.times[0] - r.started);
   const itl = ok.flatMap((r) => r.times.slice(1).map((t, i) => t - r.times[i]));
-  const tokens = ok.reduce((n, r) => n + r.times.length, 0);
-  // Decode rate with all streams active: the first round of requests all start together.
+  const tokens = ok.reduce((n, r) => n + r.generated, 0);
+  // Decode rate with all streams active: the first round of requests starts together and runs the same
+  // length, so the sum of their decode rates (first to last token) is the rate of a step over all C.
   const first = ok.slice(0, c);
   let allActive = NaN;
-  if (first.length === c) {
-    const from = Math.max(...first.map((r) => r.times[0]));
-    const to = Math.min(...first.map((r) => r.times[r.times.length - 1]));
-    const inside = first.reduce((n, r) => n + r.times.filter((t) => t > from && t <= to).length, 0);
-    if (to > from) allActive = inside / (to - from);
-  }
+  if (first.length === c && first.every((r) => r.times.length > 1))
+    allActive = first.reduce((sum, r) => sum + (r.generated - 1) / (r.times[r.times.length - 1] - r.times[0]), 0);
   return {
     concurrency: c, requests: results.length, errors: results.length - ok.length, wall_s: wall,
     requests_per_s: ok.length / wall, output_tokens_per_s: tokens / wall, decode_tokens_per_s_all_active: allActive,

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <random>
 
@@ -106,6 +108,14 @@ Server::Server(const Model& model, const Tokenizer& tokenizer, Engine& engine, M
                           ? options_.http_threads
                           : engine.options().parallel + static_cast<int>(engine.options().queue) + 4;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // cpp-httplib 0.11 listens with a backlog of 5: a burst of clients overflows it and the kernel drops their
+  // SYNs, which costs them a 1 s retransmit. The listening socket is remembered here (the options hook sees
+  // it before bind) and listen() is called again with a deep backlog once bound (Linux takes the new value).
+  http_->set_socket_options([this](int fd) {
+    int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    listen_fd_ = fd;
+  });
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_read_timeout(options_.read_timeout_seconds, 0);
   // An idle keep-alive connection holds an HTTP thread: no longer than a request may take to arrive.
@@ -120,10 +130,11 @@ int Server::bind() {
     const int port = http_->bind_to_any_port(options_.host);
     PANGU_CHECK(port > 0, "--host {}: cannot bind a port", options_.host);
     options_.port = port;
-    return port;
+  } else {
+    PANGU_CHECK(http_->bind_to_port(options_.host, options_.port), "--host {} --port {}: cannot bind (in use?)",
+                options_.host, options_.port);
   }
-  PANGU_CHECK(http_->bind_to_port(options_.host, options_.port), "--host {} --port {}: cannot bind (in use?)",
-              options_.host, options_.port);
+  if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
   return options_.port;
 }
 

@@ -58,6 +58,7 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> draining_{false};
+  int listen_fd_ = -1;
 };
 
 // Constant-time comparison of a presented API key with the configured one (no early exit on a mismatch).
