@@ -9,8 +9,9 @@
 // workload of ../shared/tools/peer-bench/node/bench_parallel.mjs, for a side-by-side with llama.cpp.
 //
 // Per concurrency: requests/s, aggregate output tokens/s over the run, the decode rate while all C streams are
-// generating at once (the window from the last stream's first token to the first stream's last token: what a
-// step over C sequences delivers), TTFT and inter-token latency p50 / p99, and errors. Needs node 18+ only.
+// generating at once (the window from the last stream's first token to the first stream's last token, when
+// every prompt is in: what a step over C sequences delivers), TTFT and inter-token latency p50 / p99, and
+// errors. Needs node 18+ only.
 import fs from "node:fs";
 
 const argv = process.argv.slice(2);
@@ -97,12 +98,18 @@ async function level(c) {
   const ttft = ok.map((r) => r.times[0] - r.started);
   const itl = ok.flatMap((r) => r.times.slice(1).map((t, i) => t - r.times[i]));
   const tokens = ok.reduce((n, r) => n + r.generated, 0);
-  // Decode rate with all streams active: the first round of requests starts together and runs the same
-  // length, so the sum of their decode rates (first to last token) is the rate of a step over all C.
+  // Decode rate with all streams active: the first round of requests starts together; in the window from the
+  // last stream's first token to the first stream's last token every stream decodes (all prompts are in) and
+  // each step runs all C. Tokens in the window: each stream's chunks there, scaled by its tokens per chunk
+  // (a token that completes no character yet comes with a later chunk).
   const first = ok.slice(0, c);
   let allActive = NaN;
-  if (first.length === c && first.every((r) => r.times.length > 1))
-    allActive = first.reduce((sum, r) => sum + (r.generated - 1) / (r.times[r.times.length - 1] - r.times[0]), 0);
+  if (first.length === c && first.every((r) => r.times.length > 1)) {
+    const from = Math.max(...first.map((r) => r.times[0]));
+    const to = Math.min(...first.map((r) => r.times[r.times.length - 1]));
+    const inside = first.reduce((n, r) => n + r.times.filter((t) => t > from && t <= to).length * (r.generated / r.times.length), 0);
+    if (to > from) allActive = inside / (to - from);
+  }
   return {
     concurrency: c, requests: results.length, errors: results.length - ok.length, wall_s: wall,
     requests_per_s: ok.length / wall, output_tokens_per_s: tokens / wall, decode_tokens_per_s_all_active: allActive,

@@ -65,9 +65,16 @@ struct Activations;
 class RopeTable;
 class Batch;
 
+// Element type of a session's KV cache: f32, or bf16 at half the memory (twice the slots or the context of a
+// server); its effect on the logits is measured in docs/benchmarks.md ("KV cache").
+enum class KvType : uint8_t { kF32, kBF16 };
+std::string kv_type_name(KvType type);
+// Bytes of one session's KV cache of n_ctx positions (keys and values, every layer).
+size_t kv_cache_bytes(const ModelConfig& config, int64_t n_ctx, KvType type);
+
 class Session {
  public:
-  Session(const Model& model, int64_t n_ctx, ThreadPool& pool);
+  Session(const Model& model, int64_t n_ctx, ThreadPool& pool, KvType kv_type = KvType::kF32);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -81,6 +88,7 @@ class Session {
 
   int64_t n_past() const { return n_past_; }
   int64_t n_ctx() const { return n_ctx_; }
+  KvType kv_type() const { return kv_type_; }
   int64_t vocab_size() const;
   // Forgets every position >= n (for speculative decoding and prompt-cache reuse).
   void truncate(int64_t n);
@@ -102,6 +110,7 @@ class Session {
   const Model& model_;
   ThreadPool& pool_;
   int64_t n_ctx_;
+  KvType kv_type_;
   int64_t n_past_ = 0;
   std::unique_ptr<Scratch> scratch_;
   ActivationHook hook_;

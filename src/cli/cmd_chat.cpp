@@ -37,7 +37,7 @@ void chat(const ChatOptions& o) {
   Loaded l = load(o.model);
   PANGU_CHECK(l.tokenizer, "{}: chat needs a tokenizer (tokenizer.json or tokenizer.model)", l.model->dir());
   const ChatTemplate t = resolve_chat_template(l, o.chat_template);
-  Session session(*l.model, l.ctx, *l.pool);
+  Session session(*l.model, l.ctx, *l.pool, l.kv_type);
   GenerateOptions g = o.sampling.resolve(*l.model);
   // Room kept for the reply when old turns must go: what -n asks for, at most half the context; with -n -1
   // a quarter of it (the reply may then run on until the context is full).

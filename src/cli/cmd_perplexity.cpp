@@ -70,7 +70,7 @@ void perplexity(const PerplexityCliOptions& o) {
   std::optional<int32_t> bos;
   if (!o.no_bos && l.tokenizer->bos_id()) bos = *l.tokenizer->bos_id();
   log_info("{} tokens of text; chunks of {}", tokens.size(), p.n_ctx);
-  Session session(*l.model, p.n_ctx, *l.pool);
+  Session session(*l.model, p.n_ctx, *l.pool, l.kv_type);
   std::unique_ptr<Progress> progress;
   const PerplexityResult r = compute_perplexity(session, tokens, bos, p, [&](int64_t done, int64_t total) {
     if (!progress) progress = std::make_unique<Progress>("perplexity", static_cast<size_t>(total));

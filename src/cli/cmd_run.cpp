@@ -80,7 +80,7 @@ void run(const RunOptions& o) {
                 l.model->config().vocab_size);
   log_verbose("prompt: {} tokens", prompt.size());
 
-  Session session(*l.model, l.ctx, *l.pool);
+  Session session(*l.model, l.ctx, *l.pool, l.kv_type);
   GenerateOptions g = o.sampling.resolve(*l.model);
   g.skip_special = !o.special;
   PANGU_CHECK(l.tokenizer || o.sampling.stop.empty(), "--stop needs a tokenizer");

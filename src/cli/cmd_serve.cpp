@@ -37,6 +37,7 @@ void serve_forever(ServeOptions& o) {
 
   Loaded l = load(o.model);
   PANGU_CHECK(l.tokenizer, "{}: serve needs a tokenizer (tokenizer.json or tokenizer.model)", l.model->dir());
+  o.engine.kv_type = l.kv_type;
   o.engine.n_ctx = o.model.ctx_option && o.model.ctx_option->count() > 0 ? o.model.ctx : std::min<int64_t>(l.ctx, 4096);
   PANGU_CHECK(o.server.strategy == "plain" || o.server.strategy == "pld",
               "--strategy {}: expected plain or pld (auto needs the profile of `pangu adapt profile`)", o.server.strategy);
@@ -49,10 +50,10 @@ void serve_forever(ServeOptions& o) {
   serve::Engine engine(*l.model, l.tokenizer.get(), *l.pool, o.engine, metrics);
   serve::Server server(*l.model, *l.tokenizer, engine, metrics, o.server);
   const int port = server.bind();
-  log_info("pangu serve: {} on http://{}:{} ; {} slots x {} tokens, KV cache {:.1f} MiB (f32); {} threads; "
+  log_info("pangu serve: {} on http://{}:{} ; {} slots x {} tokens, KV cache {:.1f} MiB ({}); {} threads; "
            "queue {}; strategy {}{}",
            o.server.model_name, o.server.host, port, o.engine.parallel, o.engine.n_ctx,
-           engine.kv_cache_bytes() / 1048576.0, l.pool->size(), o.engine.queue, o.server.strategy,
+           engine.kv_cache_bytes() / 1048576.0, kv_type_name(l.kv_type), l.pool->size(), o.engine.queue, o.server.strategy,
            o.server.api_key.empty() ? "" : "; API key required");
 
   std::thread signal_thread([&] {

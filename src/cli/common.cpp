@@ -17,6 +17,8 @@ void ModelOptions::add_to(CLI::App& app) {
   opt::verbose(app, verbose);
   app.add_flag("--int8-head", int8_head,
                "quantize a float output head to int8 at load (a tied head of a W8A16 model reads half the bytes)");
+  app.add_option("--kv-type", kv_type, "KV cache element type: f32 | bf16 (half the memory; docs/benchmarks.md)")
+      ->capture_default_str();
 }
 
 void SamplingOptions::add_to(CLI::App& app) {
@@ -131,6 +133,9 @@ Loaded load(const ModelOptions& options) {
   LoadOptions load_options;
   load_options.int8_head = options.int8_head;
   l.model = Model::load(dir, load_options);
+  PANGU_CHECK(options.kv_type == "f32" || options.kv_type == "bf16", "--kv-type {}: expected f32 or bf16",
+              options.kv_type);
+  l.kv_type = options.kv_type == "bf16" ? KvType::kBF16 : KvType::kF32;
   l.tokenizer = load_tokenizer(dir);
   check_tokenizer_fits(*l.model, l.tokenizer.get());
   const int threads =

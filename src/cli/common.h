@@ -25,6 +25,7 @@ struct ModelOptions {
   int64_t ctx = 0;  // unset: min(max_position_embeddings, 4096)
   bool verbose = false;
   bool int8_head = false;
+  std::string kv_type = "f32";  // f32 | bf16
   CLI::Option* threads_option = nullptr;
   CLI::Option* ctx_option = nullptr;
   void add_to(CLI::App& app);
@@ -97,6 +98,7 @@ struct Loaded {
   std::unique_ptr<Tokenizer> tokenizer;  // null when the directory has no tokenizer files
   std::unique_ptr<ThreadPool> pool;
   int64_t ctx = 0;
+  KvType kv_type = KvType::kF32;
 };
 
 Loaded load(const ModelOptions& options);

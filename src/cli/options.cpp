@@ -18,7 +18,7 @@ CLI::Option* threads(CLI::App& app, int& value) {
 
 CLI::Option* ctx(CLI::App& app, int64_t& value) {
   return app
-      .add_option("-c,--ctx", value, "context size in tokens (default: min(max_position_embeddings, 4096))")
+      .add_option("-c,--ctx,--ctx-size", value, "context size in tokens (default: min(max_position_embeddings, 4096))")
       ->envname("PANGU_CTX");
 }
 

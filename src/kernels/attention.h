@@ -23,6 +23,9 @@ inline int64_t key_offset(int64_t pos, int64_t dim, int64_t head_dim) {
 }
 // Writes key row k (head_dim values) at position pos.
 void store_key(float* keys, int64_t pos, const float* k, int64_t head_dim);
+// The same in a bf16 cache (round to nearest even), and a value row.
+void store_key(uint16_t* keys, int64_t pos, const float* k, int64_t head_dim);
+void store_values(uint16_t* values, int64_t pos, const float* v, int64_t head_dim);
 
 // n query rows (each head_dim long, `stride` floats apart) that share one kv head and see the same
 // n_keys positions; out rows likewise.
@@ -45,14 +48,25 @@ inline int64_t attention_scratch_floats(int64_t n_queries, int64_t n_ctx) {
 using AttendFn = void (*)(const float* keys, const float* values, int64_t head_dim, int64_t n_keys,
                           const AttentionQueries& a, float scale, float* scores);
 AttendFn attention_kernel(SimdLevel level, int64_t head_dim);
+// A bf16 KV cache (same layout, half the bytes): keys and values widened to f32 as they are read, the sums
+// and the softmax in f32 as above.
+void attend(const uint16_t* keys, const uint16_t* values, int64_t head_dim, int64_t n_keys,
+            const AttentionQueries& a, float scale, float* scores);
+using AttendBf16Fn = void (*)(const uint16_t* keys, const uint16_t* values, int64_t head_dim, int64_t n_keys,
+                              const AttentionQueries& a, float scale, float* scores);
+AttendBf16Fn attention_kernel_bf16(SimdLevel level, int64_t head_dim);
 
 namespace ref {
 void attend(const float* keys, const float* values, int64_t head_dim, int64_t n_keys, const AttentionQueries& a,
             float scale, float* scores);
+void attend(const uint16_t* keys, const uint16_t* values, int64_t head_dim, int64_t n_keys,
+            const AttentionQueries& a, float scale, float* scores);
 }  // namespace ref
 namespace cpu {
 // head_dim a multiple of 16, at most 256.
 void attend_avx512(const float* keys, const float* values, int64_t head_dim, int64_t n_keys,
+                   const AttentionQueries& a, float scale, float* scores);
+void attend_avx512(const uint16_t* keys, const uint16_t* values, int64_t head_dim, int64_t n_keys,
                    const AttentionQueries& a, float scale, float* scores);
 }  // namespace cpu
 

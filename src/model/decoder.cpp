@@ -87,18 +87,25 @@ struct Session::Segment {
   int64_t first_row = 0;
   int64_t n_past = 0;
   int64_t n_ctx = 0;
-  float* k_cache = nullptr;
-  float* v_cache = nullptr;
+  void* k_cache = nullptr;  // float or uint16_t (bf16) by kv_type
+  void* v_cache = nullptr;
+  KvType kv_type = KvType::kF32;
   bool all_logits = false;
   int64_t first_out = 0;  // its first row of logits
 };
 
-Session::Session(const Model& model, int64_t n_ctx, ThreadPool& pool)
-    : model_(model), pool_(pool), n_ctx_(n_ctx), scratch_(std::make_unique<Scratch>()) {
+std::string kv_type_name(KvType type) { return type == KvType::kBF16 ? "bf16" : "f32"; }
+
+size_t kv_cache_bytes(const ModelConfig& c, int64_t n_ctx, KvType type) {
+  return 2 * static_cast<size_t>(c.n_layers * c.n_heads_kv * padded_positions(n_ctx) * c.head_dim) *
+         (type == KvType::kBF16 ? sizeof(uint16_t) : sizeof(float));
+}
+
+Session::Session(const Model& model, int64_t n_ctx, ThreadPool& pool, KvType kv_type)
+    : model_(model), pool_(pool), n_ctx_(n_ctx), kv_type_(kv_type), scratch_(std::make_unique<Scratch>()) {
   const ModelConfig& c = model.config();
   PANGU_CHECK(n_ctx > 0, "context size must be positive (found {})", n_ctx);
-  const size_t cache_bytes =
-      static_cast<size_t>(c.n_layers * c.n_heads_kv * padded_positions(n_ctx) * c.head_dim) * sizeof(float);
+  const size_t cache_bytes = kv_cache_bytes(c, n_ctx, kv_type) / 2;
   scratch_->k_cache = Buffer(cache_bytes);
   scratch_->v_cache = Buffer(cache_bytes);
   scratch_->rope = RopeTable(c.head_dim, c.rope);
@@ -129,8 +136,9 @@ Session::Segment Session::segment(const int32_t* tokens, int64_t n, bool all_log
   seg.n = n;
   seg.n_past = n_past_;
   seg.n_ctx = n_ctx_;
-  seg.k_cache = scratch_->k_cache.as<float>();
-  seg.v_cache = scratch_->v_cache.as<float>();
+  seg.k_cache = scratch_->k_cache.data();
+  seg.v_cache = scratch_->v_cache.data();
+  seg.kv_type = kv_type_;
   seg.all_logits = all_logits;
   return seg;
 }
@@ -192,7 +200,8 @@ const float* Session::run_segments(const Model& model, ThreadPool& pool, Activat
   const int64_t group = c.n_heads / c.n_heads_kv;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
   const int64_t scratch_floats = attention_scratch_floats(group, max_ctx);
-  const AttendFn attend_fn = attention_kernel(active_simd(), c.head_dim);
+  const AttendFn attend_f32 = attention_kernel(active_simd(), c.head_dim);
+  const AttendBf16Fn attend_bf16 = attention_kernel_bf16(active_simd(), c.head_dim);
   auto attention = [&](int64_t layer) {
     const int64_t hd = c.head_dim;
     pool.parallel_for(static_cast<size_t>(n * c.n_heads_kv), [&](size_t begin, size_t end) {
@@ -208,8 +217,13 @@ const float* Session::run_segments(const Model& model, ThreadPool& pool, Activat
         queries.stride = hd;
         queries.out = s.att.data() + row * c.q_dim() + kvh * group * hd;
         queries.out_stride = hd;
-        attend_fn(seg.k_cache + head_base, seg.v_cache + head_base, hd, seg.n_past + (row - seg.first_row) + 1,
-                  queries, scale, scores);
+        const int64_t n_keys = seg.n_past + (row - seg.first_row) + 1;
+        if (seg.kv_type == KvType::kBF16)
+          attend_bf16(static_cast<const uint16_t*>(seg.k_cache) + head_base,
+                      static_cast<const uint16_t*>(seg.v_cache) + head_base, hd, n_keys, queries, scale, scores);
+        else
+          attend_f32(static_cast<const float*>(seg.k_cache) + head_base, static_cast<const float*>(seg.v_cache) + head_base,
+                     hd, n_keys, queries, scale, scores);
       }
     });
   };
@@ -238,13 +252,18 @@ const float* Session::run_segments(const Model& model, ThreadPool& pool, Activat
       const Segment& seg = segments[i];
       for (int64_t h = 0; h < c.n_heads_kv; ++h) {
         const int64_t head_base = kv_head_offset(c, seg.n_ctx, l, h);
-        float* keys = seg.k_cache + head_base;
-        float* values = seg.v_cache + head_base;
         for (int64_t t = 0; t < seg.n; ++t) {
           const int64_t row = seg.first_row + t;
-          store_key(keys, seg.n_past + t, s.k.data() + row * kv_dim + h * c.head_dim, c.head_dim);
-          std::memcpy(values + (seg.n_past + t) * c.head_dim, s.v.data() + row * kv_dim + h * c.head_dim,
-                      c.head_dim * sizeof(float));
+          const float* k_row = s.k.data() + row * kv_dim + h * c.head_dim;
+          const float* v_row = s.v.data() + row * kv_dim + h * c.head_dim;
+          if (seg.kv_type == KvType::kBF16) {
+            store_key(static_cast<uint16_t*>(seg.k_cache) + head_base, seg.n_past + t, k_row, c.head_dim);
+            store_values(static_cast<uint16_t*>(seg.v_cache) + head_base, seg.n_past + t, v_row, c.head_dim);
+          } else {
+            store_key(static_cast<float*>(seg.k_cache) + head_base, seg.n_past + t, k_row, c.head_dim);
+            std::memcpy(static_cast<float*>(seg.v_cache) + head_base + (seg.n_past + t) * c.head_dim, v_row,
+                        c.head_dim * sizeof(float));
+          }
         }
       }
     }

@@ -62,7 +62,7 @@ Engine::Engine(const Model& model, const Tokenizer* tokenizer, ThreadPool& pool,
   PANGU_CHECK(options.prefill_chunk >= 1, "--prefill-chunk {}: expected at least 1", options.prefill_chunk);
   for (int i = 0; i < options.parallel; ++i) {
     auto slot = std::make_unique<Slot>();
-    slot->session = std::make_unique<Session>(model, options.n_ctx, pool);
+    slot->session = std::make_unique<Session>(model, options.n_ctx, pool, options.kv_type);
     slots_.push_back(std::move(slot));
   }
   thread_ = std::thread([this] { loop(); });
@@ -78,9 +78,7 @@ Engine::~Engine() {
 }
 
 size_t Engine::kv_cache_bytes() const {
-  const ModelConfig& c = model_.config();
-  return static_cast<size_t>(options_.parallel) * 2 *
-         static_cast<size_t>(c.n_layers * c.n_heads_kv * padded_positions(options_.n_ctx) * c.head_dim) * sizeof(float);
+  return static_cast<size_t>(options_.parallel) * pangu::kv_cache_bytes(model_.config(), options_.n_ctx, options_.kv_type);
 }
 
 Engine::Admission Engine::submit(const std::shared_ptr<ServeRequest>& request) {

@@ -69,6 +69,7 @@ struct ServeRequest {
 struct EngineOptions {
   int parallel = 4;           // slots
   int64_t n_ctx = 4096;       // per slot
+  KvType kv_type = KvType::kF32;
   size_t queue = 64;          // requests waiting for a slot; beyond: refused
   int64_t prefill_chunk = 64;  // prompt tokens per step across all slots, so long prompts never stall decoding
   int pld_n = 3;              // PLD n-gram length
@@ -90,7 +91,7 @@ class Engine {
   int drain(std::chrono::milliseconds timeout);
   GaugeValues gauges() const;
   const EngineOptions& options() const { return options_; }
-  // Bytes of KV cache the slots hold at most (f32 keys and values, every layer, n_ctx positions each).
+  // Bytes of KV cache the slots hold at most (keys and values, every layer, n_ctx positions each).
   size_t kv_cache_bytes() const;
 
  private:

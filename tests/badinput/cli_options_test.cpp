@@ -81,7 +81,7 @@ TEST(CliOptions, UnknownCommandIsNamed) {
 TEST(CliOptions, SharedShortNamesMeanTheSameEverywhere) {
   const std::vector<std::string> commands = {"run",   "chat",  "info",        "synth",        "quantize",
                                              "perplexity", "eval", "prune", "distill", "bench spec",
-                                             "bench verify", "bench train"};
+                                             "bench verify", "bench train", "serve"};
   const std::vector<std::pair<std::string, std::string>> meanings = {
       {"-m,", "--model"}, {"-c,", "--ctx"}, {"-n,", "--n-predict"}, {"-o,", "--out"},
       {"-t,", "--threads"}, {"-s,", "--seed"}, {"-v,", "--verbose"}};

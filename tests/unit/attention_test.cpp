@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/dtype.h"
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
 #include "test_util.h"
@@ -83,6 +84,35 @@ TEST_P(AttentionTest, MatchesFloat64AttentionOnOddShapes) {
         const AttentionQueries a{q.data(), n_q, hd, out.data(), hd};
         const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
         attend(cache.keys.data(), cache.values.data(), hd, n_keys, a, static_cast<float>(scale), scores.data());
+        for (int64_t i = 0; i < n_q; ++i) {
+          const auto want = cache.expected(&q[i * hd], n_keys, scale);
+          for (int64_t d = 0; d < hd; ++d)
+            ASSERT_NEAR(out[i * hd + d], want[d], 2e-5 * (1.0 + std::fabs(want[d])))
+                << "hd " << hd << " keys " << n_keys << " query " << i << " dim " << d;
+        }
+      }
+}
+
+// A bf16 cache: the keys and values rounded to bf16 as they are stored, then the same attention; against
+// float64 attention over the rounded keys and values (the rounding is the cache's, not the kernel's).
+TEST_P(AttentionTest, Bf16CacheMatchesFloat64AttentionOverTheRoundedValues) {
+  for (const int64_t hd : {128, 16, 20})
+    for (const int64_t n_keys : {1, 17, 100})
+      for (const int64_t n_q : {1, 3, 5}) {
+        Cache cache(n_keys, hd, static_cast<uint32_t>(hd * 77 + n_keys));
+        std::vector<uint16_t> keys(cache.keys.size()), values(cache.values.size());
+        for (int64_t p = 0; p < n_keys; ++p) {
+          store_key(keys.data(), p, &cache.k_rows[p * hd], hd);
+          store_values(values.data(), p, &cache.v_rows[p * hd], hd);
+        }
+        for (auto& x : cache.k_rows) x = bf16_to_f32(f32_to_bf16(x));  // what the cache holds
+        for (auto& x : cache.v_rows) x = bf16_to_f32(f32_to_bf16(x));
+        const auto q = random_vector(n_q * hd, static_cast<uint32_t>(n_keys + 3 * n_q), 1.0f);
+        std::vector<float> out(n_q * hd, std::numeric_limits<float>::quiet_NaN());
+        std::vector<float> scores(attention_scratch_floats(n_q, n_keys));
+        const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+        attend(keys.data(), values.data(), hd, n_keys, {q.data(), n_q, hd, out.data(), hd}, static_cast<float>(scale),
+               scores.data());
         for (int64_t i = 0; i < n_q; ++i) {
           const auto want = cache.expected(&q[i * hd], n_keys, scale);
           for (int64_t d = 0; d < hd; ++d)

@@ -42,9 +42,10 @@ void check_random_batches(const std::string& model_name, int threads) {
   constexpr int kSequences = 5;
   std::vector<std::unique_ptr<Session>> batched, alone;
   for (int i = 0; i < kSequences; ++i) {
-    const int64_t n_ctx = 48 + 16 * i;  // different cache sizes in one batch
-    batched.push_back(std::make_unique<Session>(*model, n_ctx, pool));
-    alone.push_back(std::make_unique<Session>(*model, n_ctx, pool));
+    const int64_t n_ctx = 48 + 16 * i;  // different cache sizes and element types in one batch
+    const KvType kv = i % 2 ? KvType::kBF16 : KvType::kF32;
+    batched.push_back(std::make_unique<Session>(*model, n_ctx, pool, kv));
+    alone.push_back(std::make_unique<Session>(*model, n_ctx, pool, kv));
   }
   Batch batch(*model, pool);
   std::mt19937 rng(7);
