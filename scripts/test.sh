@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs, builds, and runs the whole test suite:
-#   1. the release build and every CTest label (unit, golden, badinput, integration)
+#   1. the release build and every CTest label (unit, golden, badinput, integration, python, serve)
 #   2. an ASan + UBSan build of the unit and bad-input tests
-#   3. libFuzzer targets (safetensors header, tokenizer.json, eval text, intent model, OpenAI request bodies)
-#      for FUZZ_SECONDS each (default 30)
+#   3. libFuzzer targets (safetensors header, tokenizer.json, eval text, intent model, strategy profile,
+#      OpenAI request bodies) for FUZZ_SECONDS each (default 30)
 #   4. pangu serve built with the sanitizers, driven by the openai-client test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,11 +20,11 @@ cmake --build build-asan --target pangu unit_tests badinput_tests
 
 echo "== fuzz build (clang, libFuzzer + ASan + UBSan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja "${SAN_FLAGS[@]}" -DPANGU_FUZZ=ON -DPANGU_TESTS=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_safetensors fuzz_tokenizer_json fuzz_eval_text fuzz_intent fuzz_openai
+cmake --build build-fuzz --target fuzz_safetensors fuzz_tokenizer_json fuzz_eval_text fuzz_intent fuzz_profile fuzz_openai
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-for target in safetensors tokenizer_json eval_text intent openai; do
+for target in safetensors tokenizer_json eval_text intent profile openai; do
   echo "== fuzzing $target for ${FUZZ_SECONDS}s"
   corpus="$(mktemp -d)"
   cp tests/fuzz/corpus/"$target"/* "$corpus"/

@@ -305,8 +305,9 @@ void eval_intent(const EvalIntentOptions& o) {
 }  // namespace
 
 void register_adapt(CLI::App& app) {
-  CLI::App* adapt = app.add_subcommand("adapt", "adaptive optimization: recognize what a request is");
+  CLI::App* adapt = app.add_subcommand("adapt", "adaptive optimization: recognize what a request is, pick a strategy");
   adapt->require_subcommand(1);
+  register_adapt_recommend(*adapt);
 
   auto c = std::make_shared<ClassifyOptions>();
   CLI::App* classify_cmd = adapt->add_subcommand("classify", "the category of a request (or of each line of a JSONL file)");

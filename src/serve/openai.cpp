@@ -108,6 +108,8 @@ CompletionRequest parse_completion_request(std::string_view body, bool chat, con
     j = Json::parse(body);
   } catch (const Json::parse_error& e) {
     throw ApiError(400, fmt::format("the body is not valid JSON ({})", e.what()));
+  } catch (const Json::exception& e) {  // a number too large for any type (out_of_range.406)
+    throw ApiError(400, fmt::format("the body cannot be read as JSON ({})", e.what()));
   }
   if (!j.is_object()) throw ApiError(400, fmt::format("the body must be a JSON object, found {}", type_name(j)));
   CompletionRequest r;

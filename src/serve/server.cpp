@@ -142,7 +142,6 @@ void Server::run() { http_->listen_after_bind(); }
 void Server::stop() { http_->stop(); }
 
 Server::Prepared Server::prepare(const CompletionRequest& r) const {
-  const ModelConfig& config = model_.config();
   std::vector<int32_t> prompt;
   std::string request_text;
   if (r.chat) {
@@ -198,8 +197,7 @@ Server::Prepared Server::prepare(const CompletionRequest& r) const {
   auto request = std::make_shared<ServeRequest>();
   request->prompt = std::move(prompt);
   request->spec = r.spec ? *r.spec : (p.strategy == "pld" ? "pld" : "none");
-  if (request->spec == "pld") p.strategy = "pld";
-  else p.strategy = "plain";
+  p.strategy = request->spec == "pld" ? "pld" : "plain";
   GenerateOptions& g = request->options;
   g.max_new_tokens = r.max_tokens;
   g.sampling = sampling_defaults(model_.generation_config());
@@ -228,7 +226,6 @@ Server::Prepared Server::prepare(const CompletionRequest& r) const {
   g.speculation.k_max = std::max(g.speculation.k, 8);
   request->top_logprobs = r.logprobs ? r.top_logprobs : -1;
   request->category = std::string(intent_name(LexicalIntentModel::builtin().classify(request_text).label));
-  (void)config;
   p.request = std::move(request);
   return p;
 }

@@ -64,6 +64,7 @@ TEST(OpenAIRequest, CompletionPromptsAsTextOrIds) {
 TEST(OpenAIRequest, BadRequestsNameTheField) {
   EXPECT_EQ(refused_field("{not json", true), "(body)");
   EXPECT_EQ(refused_field("[1]", true), "(body)");
+  EXPECT_EQ(refused_field(R"({"prompt":"x","top_p":1e309})", false), "(body)");  // found by fuzz_openai
   EXPECT_EQ(refused_field(R"({})", true), "messages");
   EXPECT_EQ(refused_field(R"({"messages":[]})", true), "messages");
   EXPECT_EQ(refused_field(R"({"messages":"hi"})", true), "messages");
