@@ -61,7 +61,9 @@ Recommendation recommend(const StrategyProfile& profile, const IntentResult& int
                                   [&](const QualityRow& q) { return q.variant == s.variant; });
       row.drop_high = q == rows->quality.end() ? NAN : q->drop_ci.high;
     }
-    if (o.memory_budget > 0 && row.memory > o.memory_budget) {
+    if (!o.only_variant.empty() && s.variant != o.only_variant) {
+      row.excluded = fmt::format("not the loaded model ({})", o.only_variant);
+    } else if (o.memory_budget > 0 && row.memory > o.memory_budget) {
       row.excluded = fmt::format("needs {}, over the memory budget of {}", format_bytes(row.memory), format_bytes(o.memory_budget));
     } else if (std::isnan(row.drop_high)) {
       row.excluded = "no quality measurement of this variant for these requests";

@@ -21,6 +21,8 @@ struct PolicyOptions {
   double max_quality_drop = 1.0;  // points (see QualityRow::drop)
   uint64_t memory_budget = 0;     // bytes; 0: no limit
   PolicyObjective objective = PolicyObjective::kSpeed;
+  // Only rows of this variant (a server runs one model): the others are shown as excluded. Empty: all.
+  std::string only_variant;
 };
 
 struct PolicyRow {

@@ -3,11 +3,13 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
 #include "cli/common.h"
 #include "core/log.h"
+#include "adapt/strategy_profile.h"
 #include "pangu/error.h"
 #include "serve/engine.h"
 #include "serve/server.h"
@@ -23,7 +25,19 @@ struct ServeOptions {
   std::string chat_template;
   int drain_timeout = 30;
   size_t max_body_mib = 4;
+  std::string profile;
 };
+
+// The variant of the profile whose directory is the one being served.
+std::string served_variant(const StrategyProfile& profile, const std::string& model_dir) {
+  std::error_code ec;
+  std::string names;
+  for (const auto& [name, v] : profile.variants) {
+    if (std::filesystem::equivalent(v.path, model_dir, ec)) return name;
+    names += (names.empty() ? "" : ", ") + name + " = " + v.path;
+  }
+  fail("--profile {}: no variant of it is {} (its variants: {}); serve one of them", profile.origin, model_dir, names);
+}
 
 void serve_forever(ServeOptions& o) {
   // The signals are taken by a thread of their own (sigwait), so they must be blocked before any thread
@@ -39,8 +53,15 @@ void serve_forever(ServeOptions& o) {
   PANGU_CHECK(l.tokenizer, "{}: serve needs a tokenizer (tokenizer.json or tokenizer.model)", l.model->dir());
   o.engine.kv_type = l.kv_type;
   o.engine.n_ctx = o.model.ctx_option && o.model.ctx_option->count() > 0 ? o.model.ctx : std::min<int64_t>(l.ctx, 4096);
-  PANGU_CHECK(o.server.strategy == "plain" || o.server.strategy == "pld",
-              "--strategy {}: expected plain or pld (auto needs the profile of `pangu adapt profile`)", o.server.strategy);
+  PANGU_CHECK(o.server.strategy == "plain" || o.server.strategy == "pld" || o.server.strategy == "auto",
+              "--strategy {}: expected plain, pld or auto", o.server.strategy);
+  PANGU_CHECK(o.server.strategy != "auto" || !o.profile.empty(), "--strategy auto needs --profile FILE (docs/adapt.md)");
+  PANGU_CHECK(std::isfinite(o.server.max_quality_drop) && o.server.max_quality_drop >= 0,
+              "--max-quality-drop {}: expected points >= 0", o.server.max_quality_drop);
+  if (!o.profile.empty()) {
+    o.server.profile = std::make_shared<const StrategyProfile>(StrategyProfile::load(o.profile));
+    o.server.profile_variant = served_variant(*o.server.profile, l.model->dir());
+  }
   o.server.max_body_bytes = o.max_body_mib << 20;
   o.server.chat_template = resolve_chat_template(l, o.chat_template);
   if (o.server.model_name.empty())
@@ -91,7 +112,12 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--api-key", o->server.api_key, "require Authorization: Bearer KEY on /v1 and /metrics")
       ->envname("PANGU_API_KEY");
   cmd->add_option("--alias", o->server.model_name, "the model id in /v1/models (default: the directory name)");
-  cmd->add_option("--strategy", o->server.strategy, "decoding for requests that name none: plain | pld")
+  cmd->add_option("--strategy", o->server.strategy,
+                  "decoding for requests that name none: plain | pld | auto (per request: the profile's policy and a "
+                  "bandit learning from what requests measure)")
+      ->capture_default_str();
+  cmd->add_option("--profile", o->profile, "a measured strategy profile (docs/formats.md), for strategy auto");
+  cmd->add_option("--max-quality-drop", o->server.max_quality_drop, "strategy auto: the quality bound, in points")
       ->capture_default_str();
   cmd->add_option("--spec-k", o->engine.spec_k, "tokens proposed per step by a speculative method")->capture_default_str();
   cmd->add_option("--spec-n", o->engine.pld_n, "PLD: longest n-gram matched")->capture_default_str();

@@ -162,7 +162,7 @@ void Engine::start(Slot& slot, std::shared_ptr<ServeRequest> request) {
     slot.tokens = r.prompt;
     GenerateOptions options = r.options;
     slot.proposer.reset();
-    if (r.spec == "pld") slot.proposer = make_pld_proposer(1, options_.pld_n);
+    if (r.spec == "pld") slot.proposer = make_pld_proposer(1, r.pld_n > 0 ? r.pld_n : options_.pld_n);
     options.proposer = slot.proposer.get();
     slot.seen_first_token = false;
     const int64_t vocab = model_.config().vocab_size;

@@ -46,6 +46,7 @@ struct ServeRequest {
   std::vector<int32_t> prompt;
   GenerateOptions options;  // proposer: set by the engine from `spec`
   std::string spec = "none";  // none | pld
+  int pld_n = 0;              // PLD n-gram length; 0: the engine's default
   int top_logprobs = -1;      // -1: no log-probabilities
   std::string category;       // the request's intent, for the metrics
 

@@ -94,7 +94,9 @@ std::string error_body(const ApiError& e) {
   Json error = {{"message", e.what()}, {"type", e.type}};
   error["param"] = e.param.empty() ? Json(nullptr) : Json(e.param);
   error["code"] = e.code.empty() ? Json(nullptr) : Json(e.code);
-  return Json{{"error", error}}.dump();
+  // Messages quote what the client sent (a JSON parser's "last read", a field name): its bytes may not be
+  // UTF-8, and must not stop the error from being sent.
+  return Json{{"error", error}}.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
 std::string finish_reason(std::string_view stop_reason) {

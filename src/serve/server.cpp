@@ -8,6 +8,7 @@
 #include <random>
 
 #include "adapt/lexical_intent.h"
+#include "adapt/strategy_policy.h"
 #include "core/log.h"
 #include "pangu/error.h"
 #include "pangu/sampler.h"
@@ -99,7 +100,34 @@ bool keys_equal(std::string_view presented, std::string_view expected) {
 struct Server::Prepared {
   std::shared_ptr<ServeRequest> request;
   std::string strategy;
+  std::string bandit_key;  // strategy auto: the key and method the bandit learns from
+  std::string method;
 };
+
+namespace {
+
+// A profile method the server can run: plain, or pld:N:K with +adaptive (draft models and thinking modes are
+// not served per request). Sets the request's decoding accordingly.
+bool apply_method(const std::string& method, ServeRequest& r) {
+  if (method == "plain") {
+    r.spec = "none";
+    return true;
+  }
+  std::string m = method;
+  const bool adaptive = m.size() > 9 && m.compare(m.size() - 9, 9, "+adaptive") == 0;
+  if (adaptive) m.resize(m.size() - 9);
+  int n = 0, k = 0;
+  char tail = 0;
+  if (std::sscanf(m.c_str(), "pld:%d:%d%c", &n, &k, &tail) != 2 || n < 1 || k < 1) return false;
+  r.spec = "pld";
+  r.pld_n = n;
+  r.options.speculation.k = k;
+  r.options.speculation.k_max = std::max(k, 8);
+  r.options.speculation.adaptive = adaptive;
+  return true;
+}
+
+}  // namespace
 
 Server::Server(const Model& model, const Tokenizer& tokenizer, Engine& engine, Metrics& metrics, ServerOptions options)
     : model_(model), tokenizer_(tokenizer), engine_(engine), metrics_(metrics), options_(std::move(options)),
@@ -188,16 +216,36 @@ Server::Prepared Server::prepare(const CompletionRequest& r) const {
 
   Prepared p;
   p.strategy = r.strategy.empty() ? options_.strategy : r.strategy;
-  if (p.strategy != "plain" && p.strategy != "pld")
+  if (p.strategy != "plain" && p.strategy != "pld" && p.strategy != "auto")
+    throw ApiError(400, fmt::format("strategy \"{}\": expected plain, pld or auto", p.strategy), "strategy");
+  if (p.strategy == "auto" && !options_.profile)
     throw ApiError(400,
-                   fmt::format("strategy \"{}\": this server has the strategies plain and pld; \"auto\" needs the "
-                               "measured profile of `pangu adapt profile`, not available in this build",
-                               p.strategy),
+                   "strategy \"auto\" needs a measured strategy profile: start the server with --profile FILE "
+                   "(docs/adapt.md)",
                    "strategy");
   auto request = std::make_shared<ServeRequest>();
   request->prompt = std::move(prompt);
-  request->spec = r.spec ? *r.spec : (p.strategy == "pld" ? "pld" : "none");
-  p.strategy = request->spec == "pld" ? "pld" : "plain";
+  const IntentResult intent = LexicalIntentModel::builtin().classify(request_text);
+  request->category = std::string(intent_name(intent.label));
+  if (p.strategy == "auto" && !r.spec) {
+    // The policy leaves the rows of this model that meet the bounds; the bandit picks among their methods by
+    // what requests of the category have measured lately, the profile's figures as its prior.
+    PolicyOptions policy;
+    policy.max_quality_drop = options_.max_quality_drop;
+    policy.only_variant = options_.profile_variant;
+    const Recommendation rec = recommend(*options_.profile, intent, policy);
+    p.bandit_key = rec.category_independent ? "overall" : request->category;
+    ServeRequest probe;
+    for (const PolicyRow& row : rec.rows)
+      if (row.excluded.empty() && apply_method(row.speed->method, probe))
+        bandit_.add_arm(p.bandit_key, row.speed->method, row.speed->decode_tps);
+    p.method = bandit_.choose(p.bandit_key);
+    if (!apply_method(p.method, *request)) p.method = "plain", apply_method("plain", *request);
+    p.strategy = "auto:" + p.method;
+  } else {
+    request->spec = r.spec ? *r.spec : (p.strategy == "pld" ? "pld" : "none");
+    p.strategy = request->spec == "pld" ? "pld" : "plain";
+  }
   GenerateOptions& g = request->options;
   g.max_new_tokens = r.max_tokens;
   g.sampling = sampling_defaults(model_.generation_config());
@@ -222,10 +270,11 @@ Server::Prepared Server::prepare(const CompletionRequest& r) const {
   g.stop_strings = r.stop;
   g.eos_token_ids = model_.eos_token_ids();
   g.ignore_eos = r.ignore_eos;
-  g.speculation.k = r.spec_k ? *r.spec_k : engine_.options().spec_k;
-  g.speculation.k_max = std::max(g.speculation.k, 8);
+  if (p.method.empty() || r.spec_k) {
+    g.speculation.k = r.spec_k ? *r.spec_k : engine_.options().spec_k;
+    g.speculation.k_max = std::max(g.speculation.k, 8);
+  }
   request->top_logprobs = r.logprobs ? r.top_logprobs : -1;
-  request->category = std::string(intent_name(LexicalIntentModel::builtin().classify(request_text).label));
   p.request = std::move(request);
   return p;
 }
@@ -381,6 +430,18 @@ ApiError engine_error(const std::string& message) {
 
 }  // namespace
 
+// strategy auto: what the request measured goes to the bandit; the response shows the arms it chose among.
+Json Server::learn(const Prepared& p, const ServeRequest& r) {
+  if (p.bandit_key.empty()) return nullptr;
+  const GenerateResult& g = r.result;
+  const double n = static_cast<double>(g.tokens.size());
+  if (r.error.empty() && n > 1 && g.decode_seconds > 0) bandit_.observe(p.bandit_key, p.method, (n - 1) / g.decode_seconds);
+  Json arms = Json::array();
+  for (const auto& arm : bandit_.arms(p.bandit_key))
+    arms.push_back({{"method", arm.method}, {"mean_tokens_per_second", arm.mean()}, {"weight", arm.weight}});
+  return {{"method", p.method}, {"rows", p.bandit_key}, {"arms", arms}};
+}
+
 void Server::respond(bool chat, const CompletionRequest& parsed, const Prepared& p, httplib::Response& res) {
   const std::string id = random_id(chat ? "chatcmpl" : "cmpl");
   const int64_t created = unix_seconds();
@@ -428,6 +489,7 @@ void Server::respond(bool chat, const CompletionRequest& parsed, const Prepared&
                  {"choices", Json::array({choice})},
                  {"usage", usage_json(*request)},
                  {"pangu", pangu_json(*request, p.strategy)}};
+    if (const Json adaptive = learn(p, *request); !adaptive.is_null()) body["pangu"]["auto"] = adaptive;
     res.set_content(dump(body), "application/json");
     metrics_.request_finished(200);
     return;
@@ -442,7 +504,7 @@ void Server::respond(bool chat, const CompletionRequest& parsed, const Prepared&
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [=, &tokenizer](size_t, httplib::DataSink& sink) {
+      [=, this, &tokenizer](size_t, httplib::DataSink& sink) {
         ReasoningSplitter splitter{find_reasoning_markers(tokenizer)};
         const std::string chunk_object = chat ? "chat.completion.chunk" : "text_completion";
         auto chunk = [&](Json choice) {
@@ -493,6 +555,7 @@ void Server::respond(bool chat, const CompletionRequest& parsed, const Prepared&
                            : Json{{"index", 0}, {"text", ""}, {"logprobs", nullptr}, {"finish_reason", reason}};
           Json j = chunk(last);
           j["pangu"] = pangu_json(*request, strategy);
+          if (const Json adaptive = learn(p, *request); !adaptive.is_null()) j["pangu"]["auto"] = adaptive;
           if (!send(j)) return gone();
           if (include_usage) {
             Json u = chunk(nullptr);

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "adapt/method_bandit.h"
+#include "adapt/strategy_profile.h"
 #include "pangu/chat.h"
 #include "pangu/model.h"
 #include "pangu/tokenizer.h"
@@ -30,8 +32,12 @@ struct ServerOptions {
   size_t max_body_bytes = 4 << 20;
   int read_timeout_seconds = 10;  // a request (headers and body) must arrive within this
   int http_threads = 0;           // 0: slots + queue + 4
-  std::string strategy = "plain";  // the default for requests that name none: plain | pld
+  std::string strategy = "plain";  // the default for requests that name none: plain | pld | auto
   ChatTemplate chat_template = ChatTemplate::kRaw;
+  // strategy "auto": the measured profile, the variant in it that this server runs, the quality bound.
+  std::shared_ptr<const StrategyProfile> profile;
+  std::string profile_variant;
+  double max_quality_drop = 1.0;
 };
 
 class Server {
@@ -50,6 +56,7 @@ class Server {
   struct Prepared;
   Prepared prepare(const CompletionRequest& request) const;
   void respond(bool chat, const CompletionRequest& request, const Prepared& prepared, httplib::Response& res);
+  nlohmann::json learn(const Prepared& prepared, const ServeRequest& request);
 
   const Model& model_;
   const Tokenizer& tokenizer_;
@@ -59,6 +66,8 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   std::atomic<bool> draining_{false};
   int listen_fd_ = -1;
+  // strategy "auto": the decoding method per category, learned while serving (locks inside: prepare() is const)
+  mutable MethodBandit bandit_;
 };
 
 // Constant-time comparison of a presented API key with the configured one (no early exit on a mismatch).

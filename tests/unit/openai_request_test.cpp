@@ -97,6 +97,19 @@ TEST(OpenAIRequest, BadRequestsNameTheField) {
   EXPECT_EQ(refused_field(R"({"prompt":"x","seed":"s"})", false), "seed");
 }
 
+TEST(OpenAIRequest, ErrorBodiesAreValidJsonWhateverTheClientSent) {
+  // found by fuzz_openai: the parser's message quotes bytes that are not UTF-8
+  try {
+    parse_completion_request("{\"prompt\xff\xff\":1}", false, limits());
+    ADD_FAILURE() << "accepted";
+  } catch (const ApiError& e) {
+    const auto body = nlohmann::json::parse(error_body(e));
+    EXPECT_EQ(body["error"]["type"], "invalid_request_error");
+  }
+  const auto body = nlohmann::json::parse(error_body(ApiError(400, "logit_bias.\xfe: bad", "logit_bias.\xfe")));
+  EXPECT_TRUE(body["error"]["param"].is_string());
+}
+
 TEST(OpenAIRequest, ErrorBodiesHaveOpenAIsShape) {
   const auto body = nlohmann::json::parse(error_body(ApiError(400, "temperature: bad", "temperature")));
   EXPECT_EQ(body["error"]["message"], "temperature: bad");
