@@ -174,6 +174,12 @@ TEST(StrategyProfile, BadProfilesGetOneClearError) {
   EXPECT_NE(error_of(replaced(p, R"("base":  {)", R"("orig":  {)")).find("needs \"base\""), std::string::npos);
   EXPECT_NE(error_of(p, /*check_paths=*/true).find("variants.base: the directory /b no longer exists"), std::string::npos);
   EXPECT_NE(error_of("[1, 2]").find("a strategy profile is a JSON object"), std::string::npos);
+  // found by fuzz_profile: a byte count too large for any integer, and a negative or fractional count
+  EXPECT_NE(error_of(replaced(p, "1400000000", "14000000088888888888888888888888888888888")).find("not a whole number"),
+            std::string::npos);
+  EXPECT_NE(error_of(replaced(p, "1400000000", "-1")).find("variants.w8a16: field \"resident_bytes\" is -1"),
+            std::string::npos);
+  EXPECT_NE(error_of(replaced(p, R"("n": 200})", R"("n": 2.5})")).find("not a whole number"), std::string::npos);
   EXPECT_NE(error_of("{").find("bad.json"), std::string::npos);
 }
 
