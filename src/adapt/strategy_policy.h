@@ -41,7 +41,9 @@ struct Recommendation {
   std::string why_chosen;
 };
 
+// The recommendation points into the profile's rows: the profile must outlive it (a temporary cannot bind).
 Recommendation recommend(const StrategyProfile& profile, const IntentResult& intent, const PolicyOptions& options);
+Recommendation recommend(StrategyProfile&& profile, const IntentResult& intent, const PolicyOptions& options) = delete;
 
 // "2GiB", "512 MiB", "1.5G", "1073741824": bytes. Throws naming `flag` for anything else.
 uint64_t parse_byte_size(const std::string& text, const char* flag);

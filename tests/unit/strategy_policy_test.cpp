@@ -108,7 +108,8 @@ TEST(StrategyPolicy, RespectsTheIntervalNotThePointEstimate) {
 }
 
 TEST(StrategyPolicy, SpeculationOnlyWhereItMeasuredFasterThanPlain) {
-  const auto r = recommend(profile(), intent(Intent::kChat), {});
+  const auto p = profile();
+  const auto r = recommend(p, intent(Intent::kChat), {});
   EXPECT_NE(row(r, "base", "pld:3:4").excluded.find("not measured faster than plain"), std::string::npos);
 }
 
