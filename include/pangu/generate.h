@@ -72,7 +72,6 @@ class Generation {
   void advance(const float* logits, double forward_seconds = 0.0);
   // Ends the generation (stopping early if not done) and returns the result, the held-back text flushed.
   GenerateResult finish();
-  const GenerateResult& partial() const;  // tokens and text so far
 
  private:
   struct State;

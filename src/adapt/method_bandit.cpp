@@ -73,15 +73,4 @@ std::vector<MethodBandit::Arm> MethodBandit::arms(const std::string& key) const 
   return it == arms_.end() ? std::vector<Arm>{} : it->second;
 }
 
-void MethodBandit::set_arm(const std::string& key, const Arm& arm) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  auto& arms = arms_[key];
-  for (Arm& a : arms)
-    if (a.method == arm.method) {
-      a = arm;
-      return;
-    }
-  arms.push_back(arm);
-}
-
 }  // namespace pangu

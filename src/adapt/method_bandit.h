@@ -39,9 +39,7 @@ class MethodBandit {
     double sum = 0;     // discounted sum of tokens/s
     double mean() const { return weight > 0 ? sum / weight : 0; }
   };
-  std::vector<Arm> arms(const std::string& key) const;  // a snapshot, for reporting and saving
-  // Restores learned state (e.g. from a profile's "learned" section).
-  void set_arm(const std::string& key, const Arm& arm);
+  std::vector<Arm> arms(const std::string& key) const;  // a snapshot, for reporting
 
  private:
   BanditOptions options_;

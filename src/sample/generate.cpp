@@ -312,7 +312,6 @@ Generation::~Generation() = default;
 bool Generation::done() const { return s_->done; }
 bool Generation::prefilling() const { return !s_->prefilled; }
 bool Generation::wants_all_logits() const { return s_->prefilled; }
-const GenerateResult& Generation::partial() const { return s_->result; }
 
 const std::vector<int32_t>& Generation::next_tokens(int64_t max_prompt_chunk) {
   State& s = *s_;
