@@ -9,7 +9,8 @@
 
 namespace pangu {
 
-enum class RopeScaling { kNone, kLinear, kLlama3 };
+// kFactors: a divisor per frequency, as GGUF files store Llama 3's scaling (rope_freqs.weight).
+enum class RopeScaling { kNone, kLinear, kLlama3, kFactors };
 
 struct RopeConfig {
   double theta = 10000.0;
@@ -18,6 +19,7 @@ struct RopeConfig {
   double low_freq_factor = 1.0;          // llama3
   double high_freq_factor = 4.0;         // llama3
   int64_t original_max_position = 8192;  // llama3
+  std::vector<double> freq_factors;      // kFactors: [head_dim / 2]
 };
 
 struct ModelConfig {

@@ -49,6 +49,15 @@ class Tokenizer {
   }  // from tokenizer_config.json, may be empty
   const std::string& origin() const { return origin_; }
 
+  // Special ids, BOS/EOS insertion and the chat template from a source other than tokenizer_config.json
+  // (a GGUF file's metadata). Unset fields keep their value.
+  struct Specials {
+    std::optional<int32_t> bos, eos, pad;
+    std::optional<bool> add_bos, add_eos;
+    std::optional<std::string> chat_template;
+  };
+  void set_specials(const Specials& specials);
+
  protected:
   // Encodes text containing no added tokens. at_start: the piece begins the text.
   virtual void encode_plain(std::string_view text, bool at_start, std::vector<int32_t>& out) const = 0;
@@ -67,8 +76,8 @@ class Tokenizer {
   std::string chat_template_;
 };
 
-// Loads tokenizer.json (preferred when both exist) or tokenizer.model from a model directory.
-// Returns nullptr when the directory has neither.
+// Loads tokenizer.json (preferred when both exist) or tokenizer.model from a model directory, or the
+// tokenizer stored in a GGUF file's metadata. Returns nullptr when there is none.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);
 std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path);  // dir of path is read for config
 std::unique_ptr<Tokenizer> load_sentencepiece(const std::string& path);

@@ -119,6 +119,7 @@ void register_distill(CLI::App& app);
 void register_adapt(CLI::App& app);
 void register_adapt_recommend(CLI::App& adapt);
 void register_serve(CLI::App& app);
+void register_export(CLI::App& app);
 void register_bench_spec(CLI::App& bench);
 void register_bench_train(CLI::App& bench);
 

@@ -14,7 +14,6 @@ struct Command {
   pangu::cli::CommandRegistrar add;
 };
 
-// Names are fixed; later: serve.
 const Command kCommands[] = {
     {"run", pangu::cli::register_run},
     {"chat", pangu::cli::register_chat},
@@ -28,6 +27,7 @@ const Command kCommands[] = {
     {"distill", pangu::cli::register_distill},
     {"adapt", pangu::cli::register_adapt},
     {"serve", pangu::cli::register_serve},
+    {"export", pangu::cli::register_export},
 };
 
 }  // namespace

@@ -163,6 +163,38 @@ Checkpoint Checkpoint::open_dir(const std::string& dir) {
   return c;
 }
 
+Checkpoint Checkpoint::assembled(std::string origin, std::unique_ptr<MappedFile> file) {
+  Checkpoint c;
+  c.origin_ = std::move(origin);
+  if (file) c.files_.push_back(std::move(file));
+  return c;
+}
+
+void Checkpoint::add_view(TensorView view) {
+  if (tensors_.count(view.name)) fail("{}: tensor \"{}\" appears twice", origin_, view.name);
+  std::string name = view.name;
+  tensors_.emplace(std::move(name), std::move(view));
+}
+
+uint8_t* Checkpoint::add_owned(TensorView view, size_t n_bytes) {
+  Buffer storage(n_bytes);
+  uint8_t* data = storage.data();
+  view.data = data;
+  view.n_bytes = n_bytes;
+  add_view(std::move(view));
+  owned_.emplace(data, std::move(storage));
+  return data;
+}
+
+void Checkpoint::drop_owned(const void* data) {
+  if (owned_.erase(data) == 0) return;
+  for (auto& [name, view] : tensors_)
+    if (view.data == data) {  // the view is gone with its bytes
+      view.data = nullptr;
+      view.n_bytes = 0;
+    }
+}
+
 const TensorView* Checkpoint::find(const std::string& name) const {
   auto it = tensors_.find(name);
   return it == tensors_.end() ? nullptr : &it->second;

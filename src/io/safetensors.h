@@ -35,11 +35,22 @@ class Checkpoint {
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   const std::string& origin() const { return origin_; }
 
+  // A checkpoint assembled by a reader of another format (GGUF): views into a mapping it holds, and tensors
+  // converted into memory that it owns.
+  static Checkpoint assembled(std::string origin, std::unique_ptr<MappedFile> file);
+  void add_view(TensorView view);                 // bytes inside the held mapping
+  uint8_t* add_owned(TensorView view, size_t n_bytes);  // returns the zeroed storage view.data points at
+  // Whether `data` is the start of storage this checkpoint owns; drop_owned frees it (after its matrix
+  // was repacked; the caller stops using the pointer).
+  bool owns(const void* data) const { return owned_.count(data) != 0; }
+  void drop_owned(const void* data);
+
  private:
   void add_file(const std::string& path, const std::vector<std::string>* only_names);
   std::string origin_;
   std::vector<std::unique_ptr<MappedFile>> files_;
   std::vector<Buffer> realigned_;  // tensors whose stored offset is misaligned for their dtype
+  std::map<const void*, Buffer> owned_;
   std::map<std::string, TensorView> tensors_;
 };
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <filesystem>
 
+#include "io/gguf_tokenizer.h"
 #include "io/json_file.h"
 #include "pangu/error.h"
 
@@ -171,6 +172,15 @@ void Tokenizer::read_tokenizer_config(const std::string& dir) {
   }
 }
 
+void Tokenizer::set_specials(const Specials& s) {
+  if (s.bos) bos_id_ = s.bos;
+  if (s.eos) eos_id_ = s.eos;
+  if (s.pad) pad_id_ = s.pad;
+  if (s.add_bos) add_bos_ = *s.add_bos;
+  if (s.add_eos) add_eos_ = *s.add_eos;
+  if (s.chat_template) chat_template_ = *s.chat_template;
+}
+
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special) const {
   std::vector<int32_t> out;
   if (add_special) out = special_prefix();
@@ -264,6 +274,7 @@ std::string StreamDecoder::flush() {
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
+  if (fs::is_regular_file(dir) && is_gguf_file(dir)) return load_gguf_tokenizer(dir);
   const fs::path json = fs::path(dir) / "tokenizer.json";
   const fs::path model = fs::path(dir) / "tokenizer.model";
   if (fs::exists(json)) return load_tokenizer_json(json.string());

@@ -10,6 +10,7 @@
 #include <numeric>
 
 #include "core/thread_pool.h"
+#include "kernels/ref/dot_ref.h"
 #include "pangu/error.h"
 
 namespace pangu {
@@ -188,6 +189,30 @@ void pack_weights(WeightMatrix& w, Buffer& storage, ThreadPool& pool) {
         scales[((r / kPanelRows) * n_groups + g) * kPanelRows + r % kPanelRows] = w.scale[r * n_groups + g];
     w.packed_scale = scales;
   }
+}
+
+void matrix_row_f32(const WeightMatrix& w, int64_t row, float* out) {
+  PANGU_CHECK(row >= 0 && row < w.rows, "matrix_row_f32: row {} of a matrix of {} rows", row, w.rows);
+  const int64_t groups = w.n_groups();
+  const int64_t group = w.group_size > 0 ? w.group_size : w.cols;
+  if (w.data) {
+    const auto* src = static_cast<const uint8_t*>(w.data) + row * w.row_bytes();
+    if (w.quant == QuantFormat::kNone) return to_f32(w.dtype, src, w.cols, out);
+    const float* scale = w.scale + row * groups;
+    const float* offset = w.offset ? w.offset + row * groups : nullptr;
+    for (int64_t c = 0; c < w.cols; ++c) {
+      const int q = w.quant == QuantFormat::kInt4 ? ref::int4_at(src, c) : static_cast<int8_t>(src[c]);
+      out[c] = (static_cast<float>(q) - (offset ? offset[c / group] : 0.0f)) * scale[c / group];
+    }
+    return;
+  }
+  PANGU_CHECK(w.packed && w.quant == QuantFormat::kInt8,
+              "matrix_row_f32: a {}x{} matrix has neither row-major data nor packed int8 codes", w.rows, w.cols);
+  const int64_t pairs = packed_pairs(w.cols);
+  const auto* codes = static_cast<const int8_t*>(w.packed);
+  const float* scales = w.packed_scale + (row / kPanelRows) * groups * kPanelRows + row % kPanelRows;
+  for (int64_t c = 0; c < w.cols; ++c)
+    out[c] = static_cast<float>(codes[packed_offset(row, c, pairs)]) * scales[(c / group) * kPanelRows];
 }
 
 PackedActivations prepare_int16(const float* x, int64_t n_tokens, int64_t cols, int64_t group,

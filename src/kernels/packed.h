@@ -48,6 +48,10 @@ inline int64_t packed_offset(int64_t row, int64_t col, int64_t pairs) {
   const int64_t pair_index = (block * pairs + col / 2) * kPanelsPerBlock + panel % kPanelsPerBlock;
   return pair_index * 2 * kPanelRows + (row % kPanelRows) * 2 + (col & 1);
 }
+// Row `row` of w as f32 [cols], from whichever form it has: float or quantized row-major `data`, or only the
+// packed copy of a symmetric int8 matrix (a tied embedding whose codes exist only there). For lookups.
+void matrix_row_f32(const WeightMatrix& w, int64_t row, float* out);
+
 // Columns per activation group for int8 weights: 128 unless a finer weight group forces its own size, so
 // that an activation group never straddles two weight groups.
 int64_t act_group_size(const WeightMatrix& w);

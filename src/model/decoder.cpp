@@ -11,6 +11,7 @@
 #include "core/thread_pool.h"
 #include "kernels/attention.h"
 #include "kernels/kernels.h"
+#include "kernels/packed.h"
 #include "model/rope.h"
 #include "model/weights.h"
 #include "pangu/error.h"
@@ -180,14 +181,12 @@ const float* Session::run_segments(const Model& model, ThreadPool& pool, Activat
   const int64_t hidden = c.hidden_size;
   const int64_t kv_dim = c.kv_dim();
   const int64_t half = c.head_dim / 2;
-  const size_t embed_row_bytes = static_cast<size_t>(hidden) * dtype_size(w.embed.dtype);
   for (size_t i = 0; i < n_segments; ++i) {
     const Segment& seg = segments[i];
     for (int64_t t = 0; t < seg.n; ++t) {
       const int64_t row = seg.first_row + t;
       s.row_segment[row] = static_cast<int32_t>(i);
-      to_f32(w.embed.dtype, static_cast<const uint8_t*>(w.embed.data) + seg.tokens[t] * embed_row_bytes, hidden,
-             s.x.data() + row * hidden);
+      matrix_row_f32(w.embed, seg.tokens[t], s.x.data() + row * hidden);
       rope.angles(seg.n_past + t, s.rope_cos.data() + row * half, s.rope_sin.data() + row * half);
     }
   }

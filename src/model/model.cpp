@@ -6,6 +6,7 @@
 
 #include "core/buffer.h"
 #include "core/thread_pool.h"
+#include "io/gguf_model.h"
 #include "io/safetensors.h"
 #include "kernels/packed.h"
 #include "quant/quantize.h"
@@ -21,23 +22,39 @@ namespace fs = std::filesystem;
 Model::~Model() = default;
 
 std::unique_ptr<Model> Model::load(const std::string& dir, const LoadOptions& options) {
-  if (!fs::is_directory(dir)) fail("{}: not a model directory", dir);
+  const bool gguf = fs::is_regular_file(dir) && is_gguf_file(dir);
+  if (!gguf && !fs::is_directory(dir)) fail("{}: not a model directory or a GGUF file", dir);
   std::unique_ptr<Model> m(new Model());
   m->dir_ = dir;
-  m->config_ = load_model_config((fs::path(dir) / "config.json").string());
-  m->generation_config_ = load_generation_config((fs::path(dir) / "generation_config.json").string());
+  ThreadPool pool(ThreadPool::default_threads());
+  if (gguf) {
+    GgufModel file = open_gguf_model(dir, pool);
+    m->config_ = file.config;
+    m->generation_config_ = file.generation;
+    m->checkpoint_ = std::move(file.checkpoint);
+    if (!file.tensor_types.empty()) {
+      // Q8_0 / Q4_0 matrices: codes with a scale per 32 columns, described as a quantized directory would be.
+      m->quant_ = std::make_unique<QuantDescription>();
+      m->quant_->origin = dir;
+      m->quant_->model_quant_type = "GGUF";
+      m->quant_->group_size = kGgufGroup;
+      m->quant_->tensor_types = file.tensor_types;
+    }
+  } else {
+    m->config_ = load_model_config((fs::path(dir) / "config.json").string());
+    m->generation_config_ = load_generation_config((fs::path(dir) / "generation_config.json").string());
+    m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open_dir(dir));
+    if (!m->config_.quantize.empty())
+      m->quant_ = std::make_unique<QuantDescription>(load_quant_description(dir, m->config_.quantize));
+  }
   for (int64_t id : m->generation_config_.suppress_tokens)
     PANGU_CHECK(id >= 0 && id < m->config_.vocab_size,
                 "{}/generation_config.json: suppress_tokens holds {}, outside the vocabulary of {}", dir, id,
                 m->config_.vocab_size);
-  m->checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open_dir(dir));
-  if (!m->config_.quantize.empty())
-    m->quant_ = std::make_unique<QuantDescription>(load_quant_description(dir, m->config_.quantize));
   m->weights_ = std::make_unique<ModelWeights>(bind_weights(m->config_, *m->checkpoint_, m->quant_.get()));
   WeightMatrix& head = m->weights_->lm_head;
-  ThreadPool pool(ThreadPool::default_threads());
   const bool quantize_head = options.int8_head && head.quant == QuantFormat::kNone;
-  if (options.pack) pack_matrices(*m->weights_, pool, /*include_head=*/!quantize_head);
+  if (options.pack) pack_matrices(*m->weights_, pool, /*include_head=*/!quantize_head, m->checkpoint_.get());
   if (quantize_head) {
     const QuantScheme scheme = parse_quant_scheme("w8a16");
     std::vector<int8_t> head_codes(static_cast<size_t>(head.rows * head.cols));
@@ -99,7 +116,12 @@ void check_tokenizer_fits(const Model& model, const Tokenizer* tokenizer) {
 
 std::string resolve_model_path(const std::string& name) {
   if (fs::is_directory(name)) return name;
-  if (fs::exists(name)) fail("model \"{}\": is a file; expected a model directory (config.json, *.safetensors)", name);
+  if (fs::exists(name)) {
+    if (fs::is_regular_file(name) && is_gguf_file(name)) return name;
+    fail("model \"{}\": is a file but not a GGUF file; expected a model directory (config.json, *.safetensors) "
+         "or a .gguf file",
+         name);
+  }
   if (fs::path(name).is_absolute()) fail("model \"{}\" not found: no such directory", name);
   std::vector<fs::path> roots;
   if (const char* env = std::getenv("PANGU_MODELS")) roots.emplace_back(env);

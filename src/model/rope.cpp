@@ -11,6 +11,8 @@ RopeTable::RopeTable(int64_t head_dim, const RopeConfig& config) : head_dim_(hea
     double f = 1.0 / std::pow(config.theta, static_cast<double>(2 * i) / static_cast<double>(head_dim));
     if (config.scaling == RopeScaling::kLinear) {
       f /= config.factor;
+    } else if (config.scaling == RopeScaling::kFactors) {
+      f /= config.freq_factors.at(static_cast<size_t>(i));
     } else if (config.scaling == RopeScaling::kLlama3) {
       // Llama 3.1: long wavelengths are slowed by `factor`, short ones kept, the band between blended.
       const double low_wavelen = config.original_max_position / config.low_freq_factor;

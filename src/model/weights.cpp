@@ -74,7 +74,10 @@ ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& ckpt, con
   std::map<std::string, WeightMatrix> matrices;
   std::map<std::string, const TensorView*> vectors;
   for (const auto& spec : specs) {
-    if (spec.role == TensorRole::kMatrix) {
+    // A GGUF file's tied embedding may be Q8_0 codes: looked up row by row, and the head's matrix too.
+    const bool quantized_embedding =
+        spec.role == TensorRole::kEmbedding && description && description->type_of(spec.name) != "FLOAT";
+    if (spec.role == TensorRole::kMatrix || quantized_embedding) {
       matrices[spec.name] = bind_weight_matrix(ckpt, spec.name, spec.shape[0], spec.shape[1], description, used);
     } else {
       vectors[spec.name] = &require(ckpt, spec);
@@ -92,7 +95,8 @@ ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& ckpt, con
   auto vec = [&](const std::string& name) { return as_f32(*vectors.at(name)); };
 
   ModelWeights w;
-  w.embed = as_matrix(*vectors.at("model.embed_tokens.weight"));
+  w.embed = matrices.count("model.embed_tokens.weight") ? matrices.at("model.embed_tokens.weight")
+                                                        : as_matrix(*vectors.at("model.embed_tokens.weight"));
   for (int64_t i = 0; i < config.n_layers; ++i) {
     const std::string p = fmt::format("model.layers.{}.", i);
     LayerWeights l;
@@ -119,11 +123,22 @@ ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& ckpt, con
   return w;
 }
 
-void pack_matrices(ModelWeights& weights, ThreadPool& pool, bool include_head) {
+void pack_matrices(ModelWeights& weights, ThreadPool& pool, bool include_head, Checkpoint* checkpoint) {
   auto pack = [&](WeightMatrix& m) {
     if (!packable(m) || m.packed) return;
     pack_weights(m, weights.packed.emplace_back(), pool);
-    release_mapped_pages(m.data, static_cast<size_t>(m.rows * m.row_bytes()));
+    const void* original = m.data;
+    const bool shared_with_embedding = weights.embed.data == original;
+    if (checkpoint && checkpoint->owns(original)) {
+      // Converted in memory at load (GGUF): the packed copy replaces it. A tied embedding then looks its
+      // rows up in the packed codes.
+      if (shared_with_embedding && m.quant != QuantFormat::kInt8) return;  // lookups need the row-major data
+      m.data = nullptr;
+      if (shared_with_embedding) weights.embed = m;
+      checkpoint->drop_owned(original);
+      return;
+    }
+    release_mapped_pages(original, static_cast<size_t>(m.rows * m.row_bytes()));
   };
   for (LayerWeights& l : weights.layers)
     for (WeightMatrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*m);

@@ -51,8 +51,8 @@ ModelWeights bind_weights(const ModelConfig& config, const Checkpoint& checkpoin
 
 // Repacks every packable matrix (symmetric int8, bf16) for the tiled kernels and drops the mapped pages of
 // the row-major original, so one copy stays resident; `data` stays valid and faults pages back in for the
-// rare reader of rows (training, a tied embedding's lookups). Matrices whose `data` is not a file mapping
-// are packed by the caller.
-void pack_matrices(ModelWeights& weights, ThreadPool& pool, bool include_head);
+// rare reader of rows (training, a tied embedding's lookups). Matrices whose `data` the checkpoint owns
+// (converted at load) are freed instead, and their `data` becomes null.
+void pack_matrices(ModelWeights& weights, ThreadPool& pool, bool include_head, Checkpoint* checkpoint = nullptr);
 
 }  // namespace pangu
