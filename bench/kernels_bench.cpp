@@ -22,12 +22,12 @@ constexpr int64_t kRows = 6144, kCols = 1536;
 struct Matrices {
   explicit Matrices(int64_t copies = 1) : copies(copies) { fill(); }
   int64_t copies;
-  Buffer packed_q8, packed_bf16;
-  WeightMatrix packed_q8_view, packed_bf16_view;
+  Buffer packed_q8, packed_bf16, packed_q8g32;
+  WeightMatrix packed_q8_view, packed_bf16_view, packed_q8g32_view;
   std::vector<float> f32;
   std::vector<uint16_t> bf16;
   std::vector<uint8_t> q8, q4;
-  std::vector<float> s8, s4;
+  std::vector<float> s8, s4, s8g32;
   void fill() {
     const int64_t kRows = ::kRows * copies;
     std::mt19937 rng(1);
@@ -41,8 +41,11 @@ struct Matrices {
     s8.resize(kRows);
     q4.resize(kRows * kCols / 2);
     s4.resize(kRows * kCols / 128);
+    std::vector<uint8_t> q8g32(kRows * kCols);
+    s8g32.resize(kRows * kCols / 32);
     for (int64_t r = 0; r < kRows; ++r) {
       quantize_row(&f32[r * kCols], kCols, w8, kCols, &q8[r * kCols], &s8[r]);
+      quantize_row(&f32[r * kCols], kCols, w8, 32, &q8g32[r * kCols], &s8g32[r * kCols / 32]);
       quantize_row(&f32[r * kCols], kCols, w4, 128, &q4[r * kCols / 2], &s4[r * kCols / 128]);
     }
     ThreadPool pool(2);
@@ -50,10 +53,15 @@ struct Matrices {
     packed_bf16_view = view(1);
     pack_weights(packed_q8_view, packed_q8, pool);
     pack_weights(packed_bf16_view, packed_bf16, pool);
+    // GGUF's Q8_0: a scale per 32 columns.
+    packed_q8g32_view = {DType::kI8, q8g32.data(), kRows, kCols, QuantFormat::kInt8, s8g32.data(), nullptr, 32};
+    pack_weights(packed_q8g32_view, packed_q8g32, pool);
+    packed_q8g32_view.data = nullptr;
   }
-  // 0 f32, 1 bf16, 2 int8, 3 int4-g128 (row-major); 4 int8, 5 bf16 (packed).
+  // 0 f32, 1 bf16, 2 int8, 3 int4-g128 (row-major); 4 int8, 5 bf16, 6 int8 with 32-column groups (packed).
   WeightMatrix view(int format) const {
     const int64_t kRows = ::kRows * copies;
+    if (format == 6) return packed_q8g32_view;
     if (format >= 4) return format == 4 ? packed_q8_view : packed_bf16_view;
     switch (format) {
       case 0:
@@ -109,7 +117,7 @@ void BM_MatmulFromMemory(benchmark::State& state) {
 
 void Args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"format", "simd", "tokens", "threads"});
-  for (int format : {0, 1, 2, 3, 4, 5})
+  for (int format : {0, 1, 2, 3, 4, 5, 6})
     for (int simd : {1, 2})
       for (int tokens : {1, 5, 64}) b->Args({format, simd, tokens, 2});
   b->Args({2, 0, 1, 2});  // the scalar paths, for scale
@@ -119,7 +127,7 @@ BENCHMARK(BM_Matmul)->Apply(Args)->UseRealTime();
 
 void MemoryArgs(benchmark::internal::Benchmark* b) {
   b->ArgNames({"format", "simd", "tokens", "threads"});
-  for (int format : {2, 4, 5})
+  for (int format : {2, 4, 5, 6})
     for (int tokens : {1, 5}) b->Args({format, 2, tokens, 2});
 }
 BENCHMARK(BM_MatmulFromMemory)->Apply(MemoryArgs)->UseRealTime();

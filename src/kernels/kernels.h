@@ -50,7 +50,7 @@ struct WeightMatrix {
   int64_t group_size = 0;         // cols for per-channel; a multiple of 16 otherwise
   // Built at load for the tiled kernels (kernels/packed.h); matmul reads these instead of `data` when set.
   const void* packed = nullptr;          // panels of 16 rows, column pairs interleaved
-  const float* packed_scale = nullptr;   // int8: scales as [panel][group][16 rows]
+  const float* packed_scale = nullptr;   // int8: scales as [block][group][panel][16 rows]
 
   int64_t n_groups() const { return group_size > 0 ? (cols + group_size - 1) / group_size : 1; }
   int64_t row_bytes() const;  // bytes of one stored row

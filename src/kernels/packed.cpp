@@ -186,7 +186,7 @@ void pack_weights(WeightMatrix& w, Buffer& storage, ThreadPool& pool) {
     auto* scales = reinterpret_cast<float*>(storage.data() + value_bytes);
     for (int64_t r = 0; r < w.rows; ++r)
       for (int64_t g = 0; g < n_groups; ++g)
-        scales[((r / kPanelRows) * n_groups + g) * kPanelRows + r % kPanelRows] = w.scale[r * n_groups + g];
+        scales[packed_scale_offset(r / kPanelRows, g, n_groups) + r % kPanelRows] = w.scale[r * n_groups + g];
     w.packed_scale = scales;
   }
 }
@@ -210,9 +210,9 @@ void matrix_row_f32(const WeightMatrix& w, int64_t row, float* out) {
               "matrix_row_f32: a {}x{} matrix has neither row-major data nor packed int8 codes", w.rows, w.cols);
   const int64_t pairs = packed_pairs(w.cols);
   const auto* codes = static_cast<const int8_t*>(w.packed);
-  const float* scales = w.packed_scale + (row / kPanelRows) * groups * kPanelRows + row % kPanelRows;
   for (int64_t c = 0; c < w.cols; ++c)
-    out[c] = static_cast<float>(codes[packed_offset(row, c, pairs)]) * scales[(c / group) * kPanelRows];
+    out[c] = static_cast<float>(codes[packed_offset(row, c, pairs)]) *
+             w.packed_scale[packed_scale_offset(row / kPanelRows, c / group, groups) + row % kPanelRows];
 }
 
 PackedActivations prepare_int16(const float* x, int64_t n_tokens, int64_t cols, int64_t group,

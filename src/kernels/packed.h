@@ -8,7 +8,7 @@
 // of 4 panels then reads its weights as one sequential stream; as four streams of a panel each, short
 // streams that restart every block decoded slower on the development machine (839b310's benchmarks).
 // Rows past `rows` and the odd column past `cols` are zero. Per-group int8 scales are regrouped as
-// [panel][weight group][16 rows].
+// [block][weight group][panel][16 rows] (packed_scale_offset).
 //
 // Activations: for int8 weights, each token's f32 vector is cut into groups of act_group_size() values and
 // every group is rounded to int16 with its own scale (amax / 32767), so sums of int8 x int16 products are
@@ -51,6 +51,13 @@ inline int64_t packed_offset(int64_t row, int64_t col, int64_t pairs) {
 // Row `row` of w as f32 [cols], from whichever form it has: float or quantized row-major `data`, or only the
 // packed copy of a symmetric int8 matrix (a tied embedding whose codes exist only there). For lookups.
 void matrix_row_f32(const WeightMatrix& w, int64_t row, float* out);
+
+// Float offset of (panel, weight group)'s 16 scales in packed_scale. A block's panels keep each group's
+// scales side by side, so a tile reads them as one stream beside its codes (with a scale per 32 columns, as
+// GGUF's Q8_0 has, four separate streams of scales halved the speed of decoding).
+inline int64_t packed_scale_offset(int64_t panel, int64_t group, int64_t n_groups) {
+  return ((panel / kPanelsPerBlock * n_groups + group) * kPanelsPerBlock + panel % kPanelsPerBlock) * kPanelRows;
+}
 
 // Columns per activation group for int8 weights: 128 unless a finer weight group forces its own size, so
 // that an activation group never straddles two weight groups.

@@ -59,7 +59,7 @@ PANGU_AVX512_INT8 void tile_avx512(const TileArgs& a) {
     PANGU_SAVE(0) PANGU_SAVE(1) PANGU_SAVE(2) PANGU_SAVE(3) PANGU_SAVE(4) PANGU_SAVE(5)
     const int64_t wg = j0 / a.pairs_per_wgroup;
     for (int q = 0; q < P; ++q) {
-      const __m512 ws = _mm512_loadu_ps(a.wscale + (q * a.n_wgroups + wg) * kPanelRows);
+      const __m512 ws = _mm512_loadu_ps(a.wscale + (wg * P + q) * kPanelRows);
       for (int t = 0; t < T; ++t) {
         const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a.x_scales[t * a.n_groups + g]), ws);
         acc[t][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[t][q]), scale, acc[t][q]);
@@ -91,7 +91,7 @@ PANGU_AVX2_INT8 void tile_avx2(const TileArgs& a) {
         sums[t][1] = _mm256_add_epi32(sums[t][1], _mm256_madd_epi16(w1, xv));
       }
     }
-    const float* ws = a.wscale + (j0 / a.pairs_per_wgroup) * kPanelRows;
+    const float* ws = a.wscale + (j0 / a.pairs_per_wgroup) * kPanelsPerBlock * kPanelRows;
     const __m256 ws0 = _mm256_loadu_ps(ws), ws1 = _mm256_loadu_ps(ws + 8);
     for (int t = 0; t < T; ++t) {
       const __m256 xs = _mm256_set1_ps(a.x_scales[t * a.n_groups + g]);

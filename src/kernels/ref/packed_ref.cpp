@@ -24,7 +24,7 @@ void packed_int8_panels(const WeightMatrix& w, const PackedActivations& x, int64
           for (int64_t i = 0; i < kPanelRows; ++i)
             sums[i] += codes[packed_offset(row0 + i, 2 * j, pairs)] * xt[2 * j] +
                        codes[packed_offset(row0 + i, 2 * j + 1, pairs)] * xt[2 * j + 1];
-        const float* wscale = w.packed_scale + (p * n_wgroups + g * x.group / wgroup) * kPanelRows;
+        const float* wscale = w.packed_scale + packed_scale_offset(p, g * x.group / wgroup, n_wgroups);
         const float xscale = x.scales[t * x.n_groups + g];
         for (int64_t i = 0; i < kPanelRows; ++i)
           acc[i] = std::fma(static_cast<float>(sums[i]), xscale * wscale[i], acc[i]);
