@@ -38,3 +38,10 @@ if [ ! -d tests/serve/node_modules ] || [ tests/serve/package-lock.json -nt test
   echo "setup: npm ci in tests/serve" >&2
   (cd tests/serve && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# llama.cpp for the GGUF agreement test (tests/gguf): node-llama-cpp's prebuilt CPU binaries for linux-x64
+# only. `npm ci` refuses its lock file (npm's optional-platform-package bug), so `npm install` honours it;
+# install scripts stay off, so nothing is downloaded or compiled beyond the packages.
+if [ "$(uname -m)" = x86_64 ] && { [ ! -d tests/gguf/node_modules ] || [ tests/gguf/package-lock.json -nt tests/gguf/node_modules/.package-lock.json ]; }; then
+  echo "setup: npm install in tests/gguf" >&2
+  (cd tests/gguf && npm install --ignore-scripts --omit=optional --no-audit --no-fund --loglevel=error)
+fi

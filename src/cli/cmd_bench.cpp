@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 #include <thread>
 
@@ -69,8 +70,12 @@ void bench(const BenchOptions& o) {
   const auto model = Model::load(dir, load_options);
   const ModelConfig& c = model->config();
   size_t model_size = 0;
-  for (const auto& [name, t] : model->checkpoint().tensors())
-    if (!(name == "lm_head.weight" && c.tie_word_embeddings)) model_size += t.n_bytes;
+  if (std::filesystem::is_regular_file(dir)) {
+    model_size = std::filesystem::file_size(dir);  // a GGUF file: its tensors were converted at load
+  } else {
+    for (const auto& [name, t] : model->checkpoint().tensors())
+      if (!(name == "lm_head.weight" && c.tie_word_embeddings)) model_size += t.n_bytes;
+  }
   int64_t n_params = 0;
   for (const auto& spec : expected_tensors(c)) {
     int64_t n = 1;

@@ -62,6 +62,17 @@ int64_t uniform_per_layer(const GgufFile& f, const std::string& key, int64_t n_l
   fail("{}: missing metadata \"{}\"", f.origin, key);
 }
 
+// general.file_type (llama_ftype): what most of the file's matrices are.
+std::string file_type_name(std::optional<int64_t> type) {
+  static const std::map<int64_t, const char*> kNames = {
+      {0, "F32"},     {1, "F16"},     {2, "Q4_0"},    {3, "Q4_1"},    {7, "Q8_0"},    {8, "Q5_0"},
+      {9, "Q5_1"},    {10, "Q2_K"},   {11, "Q3_K_S"}, {12, "Q3_K_M"}, {13, "Q3_K_L"}, {14, "Q4_K_S"},
+      {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"}, {18, "Q6_K"},   {32, "BF16"}};
+  if (!type) return "GGUF";
+  auto it = kNames.find(*type);
+  return it != kNames.end() ? it->second : "GGUF type " + std::to_string(*type);
+}
+
 void require_range(const GgufFile& f, const std::string& key, int64_t value, int64_t lo, int64_t hi) {
   if (value < lo || value > hi) fail("{}: metadata \"{}\" is {}, expected {} to {}", f.origin, key, value, lo, hi);
 }
@@ -196,7 +207,7 @@ ModelConfig gguf_model_config(const GgufFile& f) {
     c.eos_token_ids.push_back(*v);
   if (const auto v = f.get_int("tokenizer.ggml.padding_token_id")) c.pad_token_id = *v;
   for (int64_t id : c.eos_token_ids) require_range(f, "tokenizer.ggml.eos_token_id", id, 0, c.vocab_size - 1);
-  c.torch_dtype = "gguf";
+  c.torch_dtype = file_type_name(f.get_int("general.file_type"));
   return c;
 }
 
@@ -322,7 +333,8 @@ GgufModel open_gguf_model(const std::string& path, ThreadPool& pool) {
   m.checkpoint = std::make_unique<Checkpoint>(Checkpoint::assembled(path, std::move(mapped)));
   TensorConverter converter(m, pool);
   for (const GgufTensorInfo& t : m.file.tensors) converter.convert(t);
-  if (!m.tensor_types.empty()) m.config.quantize = "gguf";
+  // Displayed as the scheme of a quantized model (bench, info); the kernels look only at the matrices.
+  if (!m.tensor_types.empty()) m.config.quantize = m.config.torch_dtype;
   if (!m.dequantized.empty())
     log_info("{}: {} tensors dequantized to bf16 at load (their types have no native kernel), e.g. {}", path,
              m.dequantized.size(), m.dequantized.front());
