@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "core/buffer.h"
+#include "core/tensor.h"
 #include "pangu/error.h"
 
 namespace pangu {
@@ -428,10 +429,12 @@ GgufFile parse_gguf(const uint8_t* data, size_t size, const std::string& origin)
     if (!bytes) {
       // Unknown types are kept (without data) so that the model loader names the tensor and type; a known
       // type whose row is not whole blocks is an error here.
-      if (ggml_block(t.type))
+      const auto block = ggml_block(t.type);
+      if (!block) continue;
+      if (t.dims[0] % block->values != 0)
         fail("{}: tensor \"{}\" of type {} has rows of {} values, not a multiple of its block of {}", origin,
-             t.name, ggml_type_name(t.type), t.dims[0], ggml_block(t.type)->values);
-      continue;
+             t.name, ggml_type_name(t.type), t.dims[0], block->values);
+      fail("{}: tensor \"{}\" has {} values, more than any file holds", origin, t.name, shape_string(t.dims));
     }
     if (t.offset > size - data_start || *bytes > size - data_start - t.offset)
       fail("{}: tensor \"{}\" ({} bytes at data offset {}) runs past the end of the file ({} bytes of data)",
