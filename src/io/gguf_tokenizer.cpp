@@ -75,8 +75,13 @@ std::unique_ptr<Tokenizer> sentencepiece_from_gguf(const GgufFile& f, const std:
   v.scores.assign(tokens.size(), 0.0f);
   for (size_t i = 0; i < scores.size(); ++i) v.scores[i] = static_cast<float>(scores[i]);
   v.types = token_types(f, tokens.size());
+  // Absent switches take what llama.cpp's SentencePiece tokenizer does: it merges over the whole text (so
+  // runs of spaces may merge: whitespace-only pieces), keeps every space and leaves digits to the merges.
   v.add_dummy_prefix = f.get_bool("tokenizer.ggml.add_space_prefix").value_or(true);
   v.remove_extra_whitespaces = f.get_bool("tokenizer.ggml.remove_extra_whitespaces").value_or(false);
+  v.split_digits = f.get_bool("pangu.tokenizer.split_digits").value_or(false);
+  v.allow_whitespace_only_pieces = f.get_bool("pangu.tokenizer.allow_whitespace_only_pieces").value_or(true);
+  v.treat_whitespace_as_suffix = f.get_bool("pangu.tokenizer.treat_whitespace_as_suffix").value_or(false);
   SpmSpecialIds ids;
   const Tokenizer::Specials s = specials_from(f, true);
   ids.bos = s.bos;
@@ -198,6 +203,11 @@ std::vector<std::pair<std::string, GgufValue>> gguf_tokenizer_metadata(const std
     md.emplace_back("tokenizer.ggml.scores", GgufValue::of_f32s(v.scores));
     md.emplace_back("tokenizer.ggml.token_type", GgufValue::of_i32s({v.types.begin(), v.types.end()}));
     md.emplace_back("tokenizer.ggml.add_space_prefix", GgufValue::of_bool(v.add_dummy_prefix));
+    md.emplace_back("tokenizer.ggml.remove_extra_whitespaces", GgufValue::of_bool(v.remove_extra_whitespaces));
+    // SentencePiece switches GGUF has no key for (llama.cpp ignores ours); pangu reads them back.
+    md.emplace_back("pangu.tokenizer.split_digits", GgufValue::of_bool(v.split_digits));
+    md.emplace_back("pangu.tokenizer.allow_whitespace_only_pieces", GgufValue::of_bool(v.allow_whitespace_only_pieces));
+    md.emplace_back("pangu.tokenizer.treat_whitespace_as_suffix", GgufValue::of_bool(v.treat_whitespace_as_suffix));
     for (size_t i = 0; i < v.types.size(); ++i)
       if (v.types[i] == static_cast<int32_t>(PieceType::kUnknown)) {
         md.emplace_back("tokenizer.ggml.unknown_token_id", GgufValue::of_u32(static_cast<uint32_t>(i)));
@@ -236,9 +246,9 @@ std::vector<std::pair<std::string, GgufValue>> gguf_tokenizer_metadata(const std
   if (auto p = j.find("pre_tokenizer"); p != j.end() && p->is_object()) {
     const Json* split = nullptr;
     if (p->value("type", "") == "Split") split = &*p;
-    if (p->value("type", "") == "Sequence")
-      for (const auto& step : p->value("pretokenizers", Json::array()))
-        if (step.value("type", "") == "Split") split = &step;
+    if (p->value("type", "") == "Sequence" && p->contains("pretokenizers") && p->at("pretokenizers").is_array())
+      for (const auto& step : p->at("pretokenizers"))
+        if (step.is_object() && step.value("type", "") == "Split") split = &step;
     if (split && split->contains("pattern") && split->at("pattern").contains("Regex")) {
       const std::string known = pre_for_pattern(split->at("pattern").at("Regex").get<std::string>());
       if (!known.empty()) pre = known;

@@ -217,6 +217,15 @@ SpmVocab read_sentencepiece_vocab(const std::string& path) {
       v.pieces.push_back(std::move(text));
       v.scores.push_back(score);
       v.types.push_back(type);
+    } else if (field == 2 && wire == 2) {  // TrainerSpec
+      ProtoReader spec(model.length_delimited(), path);
+      while (!spec.done()) {
+        const auto [f, w] = spec.key();
+        if (f == 24 && w == 0) v.treat_whitespace_as_suffix = spec.varint() != 0;
+        else if (f == 25 && w == 0) v.split_digits = spec.varint() != 0;
+        else if (f == 26 && w == 0) v.allow_whitespace_only_pieces = spec.varint() != 0;
+        else spec.skip(w);
+      }
     } else if (field == 3 && wire == 2) {  // NormalizerSpec
       ProtoReader spec(model.length_delimited(), path);
       while (!spec.done()) {
@@ -257,6 +266,9 @@ std::unique_ptr<Tokenizer> sentencepiece_from_vocab(const SpmVocab& v, const Spm
   ProtoWriter trainer;
   trainer.varint_field(3, 2);  // model_type BPE
   trainer.varint_field(4, static_cast<int64_t>(n));
+  trainer.varint_field(24, v.treat_whitespace_as_suffix ? 1 : 0);
+  trainer.varint_field(25, v.split_digits ? 1 : 0);
+  trainer.varint_field(26, v.allow_whitespace_only_pieces ? 1 : 0);
   trainer.varint_field(35, has_bytes ? 1 : 0);  // byte_fallback
   trainer.varint_field(40, ids.unk.value_or(0));
   trainer.varint_field(41, ids.bos.value_or(-1));

@@ -22,8 +22,12 @@ struct SpmVocab {
   std::vector<std::string> pieces;
   std::vector<float> scores;
   std::vector<int32_t> types;  // PieceType values
+  // NormalizerSpec and TrainerSpec switches that change encoding; the defaults are the proto's.
   bool add_dummy_prefix = true;
-  bool remove_extra_whitespaces = false;
+  bool remove_extra_whitespaces = true;
+  bool split_digits = false;
+  bool allow_whitespace_only_pieces = false;
+  bool treat_whitespace_as_suffix = false;
 };
 
 SpmVocab read_sentencepiece_vocab(const std::string& model_path);

@@ -124,7 +124,7 @@ GgufExportReport export_gguf(const Model& model, const std::string& source, cons
     const MappedFile file(source);
     const GgufFile g = parse_gguf(file.data(), file.size(), source);
     for (const auto& [key, value] : g.metadata)
-      if (key.rfind("tokenizer.", 0) == 0) md.emplace_back(key, value);
+      if (key.rfind("tokenizer.", 0) == 0 || key.rfind("pangu.tokenizer.", 0) == 0) md.emplace_back(key, value);
   } else {
     GgufTokenizerOptions options;
     options.vocab_size = c.vocab_size;
