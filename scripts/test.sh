@@ -20,11 +20,11 @@ cmake --build build-asan --target pangu unit_tests badinput_tests
 
 echo "== fuzz build (clang, libFuzzer + ASan + UBSan)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja "${SAN_FLAGS[@]}" -DPANGU_FUZZ=ON -DPANGU_TESTS=OFF >/dev/null
-cmake --build build-fuzz --target fuzz_safetensors fuzz_tokenizer_json fuzz_eval_text fuzz_intent fuzz_profile fuzz_openai
+cmake --build build-fuzz --target fuzz_safetensors fuzz_tokenizer_json fuzz_eval_text fuzz_intent fuzz_profile fuzz_openai fuzz_gguf
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-for target in safetensors tokenizer_json eval_text intent profile openai; do
+for target in safetensors tokenizer_json eval_text intent profile openai gguf; do
   echo "== fuzzing $target for ${FUZZ_SECONDS}s"
   corpus="$(mktemp -d)"
   cp tests/fuzz/corpus/"$target"/* "$corpus"/

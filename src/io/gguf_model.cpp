@@ -321,16 +321,23 @@ class TensorConverter {
 }  // namespace
 
 GgufModel open_gguf_model(const std::string& path, ThreadPool& pool) {
+  auto mapped = std::make_unique<MappedFile>(path);
+  const uint8_t* data = mapped->data();
+  const size_t size = mapped->size();
+  return gguf_model_from_memory(data, size, path, pool, std::move(mapped));
+}
+
+GgufModel gguf_model_from_memory(const uint8_t* data, size_t size, const std::string& path, ThreadPool& pool,
+                                 std::unique_ptr<MappedFile> mapping) {
   GgufModel m;
   m.path = path;
-  auto mapped = std::make_unique<MappedFile>(path);
-  m.file = parse_gguf(mapped->data(), mapped->size(), path);
+  m.file = parse_gguf(data, size, path);
   m.architecture = m.file.get_string("general.architecture").value_or("");
   m.config = gguf_model_config(m.file);
   m.generation = gguf_generation_config(m.file);
   for (int64_t id : m.generation.suppress_tokens)
     require_range(m.file, "pangu.suppress_tokens", id, 0, m.config.vocab_size - 1);
-  m.checkpoint = std::make_unique<Checkpoint>(Checkpoint::assembled(path, std::move(mapped)));
+  m.checkpoint = std::make_unique<Checkpoint>(Checkpoint::assembled(path, std::move(mapping)));
   TensorConverter converter(m, pool);
   for (const GgufTensorInfo& t : m.file.tensors) converter.convert(t);
   // Displayed as the scheme of a quantized model (bench, info); the kernels look only at the matrices.

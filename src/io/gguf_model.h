@@ -34,6 +34,9 @@ struct GgufModel {
 inline constexpr int64_t kGgufGroup = 32;
 
 GgufModel open_gguf_model(const std::string& path, ThreadPool& pool);
+// The same from bytes in memory (fuzzing); `mapping`, when given, owns them and is kept by the checkpoint.
+GgufModel gguf_model_from_memory(const uint8_t* data, size_t size, const std::string& origin, ThreadPool& pool,
+                                 std::unique_ptr<MappedFile> mapping = nullptr);
 
 // The config a GGUF file's metadata and tensor shapes describe (exposed for fuzzing and tests).
 ModelConfig gguf_model_config(const GgufFile& file);
