@@ -22,7 +22,9 @@ struct InfoOptions {
 
 void info(const InfoOptions& o) {
   const std::string dir = resolve_model_path(o.model);
-  auto model = Model::load(dir);  // validates every tensor against the config
+  LoadOptions options;
+  options.pack = false;  // nothing runs; the stored tensors are what is described
+  auto model = Model::load(dir, options);  // validates every tensor against the config
   auto tokenizer = load_tokenizer(dir);
   const ModelConfig& c = model->config();
   int64_t n_params = 0;
