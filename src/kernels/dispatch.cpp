@@ -128,7 +128,7 @@ size_t WeightMatrix::stored_bytes() const {
   const int64_t stored_row_bytes = packed ? 2 * packed_pairs(cols) * static_cast<int64_t>(dtype_size(dtype)) : row_bytes();
   size_t bytes = static_cast<size_t>(stored_rows * stored_row_bytes);
   if (quant != QuantFormat::kNone)
-    bytes += static_cast<size_t>(rows * n_groups()) * sizeof(float) * (offset ? 2 : 1);
+    bytes += static_cast<size_t>(rows * n_groups()) * (packed_scale_f16 ? 2 : sizeof(float)) * (offset ? 2 : 1);
   return bytes;
 }
 

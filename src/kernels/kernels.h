@@ -51,6 +51,9 @@ struct WeightMatrix {
   // Built at load for the tiled kernels (kernels/packed.h); matmul reads these instead of `data` when set.
   const void* packed = nullptr;          // panels of 16 rows, column pairs interleaved
   const float* packed_scale = nullptr;   // int8: scales as [block][group][panel][16 rows]
+  // int8 with groups: the same scales as f16 bits instead, when every one is an f16 value (GGUF's Q8_0
+  // scales are): half the bytes that a scale per 32 columns adds to each product. packed_scale is then null.
+  const uint16_t* packed_scale_f16 = nullptr;
 
   int64_t n_groups() const { return group_size > 0 ? (cols + group_size - 1) / group_size : 1; }
   int64_t row_bytes() const;  // bytes of one stored row

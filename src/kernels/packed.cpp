@@ -176,13 +176,24 @@ void pack_weights(WeightMatrix& w, Buffer& storage, ThreadPool& pool) {
   const size_t elem = dtype_size(w.dtype);
   const size_t value_bytes = (static_cast<size_t>(panels * pairs * 2 * kPanelRows) * elem + 63) / 64 * 64;
   const int64_t n_groups = w.quant == QuantFormat::kInt8 ? w.n_groups() : 0;
-  storage = Buffer(value_bytes + static_cast<size_t>(panels * n_groups * kPanelRows) * sizeof(float));
+  // Grouped scales that are all f16 values are kept as f16 (exactly the same numbers, half the bytes).
+  bool f16_scales = n_groups > 1;
+  for (int64_t i = 0; f16_scales && i < w.rows * n_groups; ++i)
+    f16_scales = f16_to_f32(f32_to_f16(w.scale[i])) == w.scale[i];
+  const size_t scale_bytes = f16_scales ? sizeof(uint16_t) : sizeof(float);
+  storage = Buffer(value_bytes + static_cast<size_t>(panels * n_groups * kPanelRows) * scale_bytes);
   if (elem == 1)
     pack_panels(static_cast<const int8_t*>(w.data), w.rows, w.cols, storage.as<int8_t>(), pool);
   else
     pack_panels(static_cast<const uint16_t*>(w.data), w.rows, w.cols, storage.as<uint16_t>(), pool);
   w.packed = storage.data();
-  if (n_groups > 0) {
+  if (n_groups > 0 && f16_scales) {
+    auto* scales = reinterpret_cast<uint16_t*>(storage.data() + value_bytes);
+    for (int64_t r = 0; r < w.rows; ++r)
+      for (int64_t g = 0; g < n_groups; ++g)
+        scales[packed_scale_offset(r / kPanelRows, g, n_groups) + r % kPanelRows] = f32_to_f16(w.scale[r * n_groups + g]);
+    w.packed_scale_f16 = scales;
+  } else if (n_groups > 0) {
     auto* scales = reinterpret_cast<float*>(storage.data() + value_bytes);
     for (int64_t r = 0; r < w.rows; ++r)
       for (int64_t g = 0; g < n_groups; ++g)
@@ -210,9 +221,11 @@ void matrix_row_f32(const WeightMatrix& w, int64_t row, float* out) {
               "matrix_row_f32: a {}x{} matrix has neither row-major data nor packed int8 codes", w.rows, w.cols);
   const int64_t pairs = packed_pairs(w.cols);
   const auto* codes = static_cast<const int8_t*>(w.packed);
-  for (int64_t c = 0; c < w.cols; ++c)
-    out[c] = static_cast<float>(codes[packed_offset(row, c, pairs)]) *
-             w.packed_scale[packed_scale_offset(row / kPanelRows, c / group, groups) + row % kPanelRows];
+  for (int64_t c = 0; c < w.cols; ++c) {
+    const int64_t at = packed_scale_offset(row / kPanelRows, c / group, groups) + row % kPanelRows;
+    const float scale = w.packed_scale_f16 ? f16_to_f32(w.packed_scale_f16[at]) : w.packed_scale[at];
+    out[c] = static_cast<float>(codes[packed_offset(row, c, pairs)]) * scale;
+  }
 }
 
 PackedActivations prepare_int16(const float* x, int64_t n_tokens, int64_t cols, int64_t group,

@@ -20,9 +20,11 @@ using test::random_vector;
 // Odd shapes on purpose: rows that fill no panel or block, an odd column count, groups of several sizes.
 struct Shape {
   int64_t rows, cols, group;  // group 0: per channel
+  bool f16_scales = false;    // scales rounded to f16 values, as GGUF's Q8_0 has them: packed as f16
 };
-const Shape kShapes[] = {{1, 2, 0}, {15, 33, 0}, {64, 128, 0}, {100, 300, 0}, {130, 1536, 0},
-                         {70, 512, 32}, {33, 768, 192}, {64, 1536, 128}};
+const Shape kShapes[] = {{1, 2, 0},      {15, 33, 0},         {64, 128, 0},       {100, 300, 0},
+                         {130, 1536, 0}, {70, 512, 32},       {33, 768, 192},     {64, 1536, 128},
+                         {70, 512, 32, true}, {130, 1536, 32, true}};
 const int64_t kTokenCounts[] = {1, 2, 5, 6, 7, 13};
 
 struct Int8Matrix {
@@ -40,6 +42,8 @@ struct Int8Matrix {
     for (int64_t r = 0; r < s.rows; ++r)
       quantize_row(&values[r * s.cols], s.cols, scheme, group, reinterpret_cast<uint8_t*>(&codes[r * s.cols]),
                    &scales[r * groups]);
+    if (s.f16_scales)
+      for (float& scale : scales) scale = f16_to_f32(f32_to_f16(scale));
     w = WeightMatrix{DType::kI8, codes.data(), s.rows, s.cols, QuantFormat::kInt8, scales.data(), nullptr, group};
     ThreadPool pool(2);
     pack_weights(w, packed, pool);
@@ -81,6 +85,22 @@ class PackedKernelTest : public ::testing::TestWithParam<SimdLevel> {
     set_bf16_activations(Bf16Activations::kSplit);
   }
 };
+
+TEST(PackedLayout, Int8RowsComeBackFromThePackedCopy) {
+  for (const Shape& s : kShapes) {
+    const Int8Matrix m(s, 11);
+    // f16 scales only where asked for and grouped (per-channel scales stay f32, whatever their values).
+    EXPECT_EQ(m.w.packed_scale_f16 != nullptr, s.f16_scales) << s.rows << "x" << s.cols;
+    EXPECT_EQ(m.w.packed_scale != nullptr, !s.f16_scales) << s.rows << "x" << s.cols;
+    WeightMatrix packed_only = m.w;
+    packed_only.data = nullptr;
+    std::vector<float> row(static_cast<size_t>(s.cols));
+    for (int64_t r = 0; r < s.rows; r += std::max<int64_t>(1, s.rows / 7)) {
+      matrix_row_f32(packed_only, r, row.data());
+      for (int64_t c = 0; c < s.cols; ++c) ASSERT_EQ(row[c], m.dequantized(r, c)) << r << "," << c;
+    }
+  }
+}
 
 TEST(PackedLayout, PanelsHoldEveryValueOnceAndZeroPadding) {
   // 37 x 11: three panels padded to one block of 4, an odd column; 70 x 5: two blocks.

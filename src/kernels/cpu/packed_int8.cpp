@@ -11,7 +11,7 @@ namespace pangu::cpu {
 namespace {
 
 #define PANGU_AVX512_INT8 __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
-#define PANGU_AVX2_INT8 __attribute__((target("avx2,fma")))
+#define PANGU_AVX2_INT8 __attribute__((target("avx2,fma,f16c")))
 
 // Four panels (every packed matrix is padded to a multiple of four) by T tokens. The 4 x T sums are named
 // variables rather than an array: GCC keeps arrays of vectors in memory across the loop, which halved speed.
@@ -59,7 +59,9 @@ PANGU_AVX512_INT8 void tile_avx512(const TileArgs& a) {
     PANGU_SAVE(0) PANGU_SAVE(1) PANGU_SAVE(2) PANGU_SAVE(3) PANGU_SAVE(4) PANGU_SAVE(5)
     const int64_t wg = j0 / a.pairs_per_wgroup;
     for (int q = 0; q < P; ++q) {
-      const __m512 ws = _mm512_loadu_ps(a.wscale + (wg * P + q) * kPanelRows);
+      const int64_t at = (wg * P + q) * kPanelRows;
+      const __m512 ws = a.wscale_f16 ? _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.wscale_f16 + at)))
+                                     : _mm512_loadu_ps(a.wscale + at);
       for (int t = 0; t < T; ++t) {
         const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(a.x_scales[t * a.n_groups + g]), ws);
         acc[t][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(sums[t][q]), scale, acc[t][q]);
@@ -91,8 +93,15 @@ PANGU_AVX2_INT8 void tile_avx2(const TileArgs& a) {
         sums[t][1] = _mm256_add_epi32(sums[t][1], _mm256_madd_epi16(w1, xv));
       }
     }
-    const float* ws = a.wscale + (j0 / a.pairs_per_wgroup) * kPanelsPerBlock * kPanelRows;
-    const __m256 ws0 = _mm256_loadu_ps(ws), ws1 = _mm256_loadu_ps(ws + 8);
+    const int64_t at = (j0 / a.pairs_per_wgroup) * kPanelsPerBlock * kPanelRows;
+    __m256 ws0, ws1;
+    if (a.wscale_f16) {
+      ws0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a.wscale_f16 + at)));
+      ws1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a.wscale_f16 + at + 8)));
+    } else {
+      ws0 = _mm256_loadu_ps(a.wscale + at);
+      ws1 = _mm256_loadu_ps(a.wscale + at + 8);
+    }
     for (int t = 0; t < T; ++t) {
       const __m256 xs = _mm256_set1_ps(a.x_scales[t * a.n_groups + g]);
       acc[t][0] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t][0]), _mm256_mul_ps(xs, ws0), acc[t][0]);

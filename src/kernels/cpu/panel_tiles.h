@@ -29,6 +29,7 @@ struct TileArgs {
   const float* x_scales = nullptr;  // the first token's activation group scales
   int64_t n_groups = 0, group_pairs = 0;
   const float* wscale = nullptr;  // the first panel's scales of group 0; group g's are g * kPanelsPerBlock * 16 on
+  const uint16_t* wscale_f16 = nullptr;  // or the same as f16 (WeightMatrix::packed_scale_f16)
   int64_t n_wgroups = 0, pairs_per_wgroup = 0;
 };
 
@@ -60,6 +61,7 @@ void walk_tiles(const WeightMatrix& w, const PackedActivations& x, int64_t b0, i
     a.panel = static_cast<const uint8_t*>(w.packed) + block * a.pairs * a.pair_stride +
               (p % kPanelsPerBlock) * a.pair_bytes;
     a.wscale = w.packed_scale ? w.packed_scale + packed_scale_offset(p, 0, a.n_wgroups) : nullptr;
+    a.wscale_f16 = w.packed_scale_f16 ? w.packed_scale_f16 + packed_scale_offset(p, 0, a.n_wgroups) : nullptr;
     a.bias = bias ? bias + p * kPanelRows : nullptr;
     for (int64_t t0 = 0; t0 < n; t0 += tile) {
       const int64_t n_tok = std::min(tile, n - t0);

@@ -2,6 +2,7 @@
 // the same order, so the int8 paths agree with it bit for bit.
 #include <cmath>
 
+#include "core/dtype.h"
 #include "kernels/packed.h"
 
 namespace pangu::ref {
@@ -24,10 +25,12 @@ void packed_int8_panels(const WeightMatrix& w, const PackedActivations& x, int64
           for (int64_t i = 0; i < kPanelRows; ++i)
             sums[i] += codes[packed_offset(row0 + i, 2 * j, pairs)] * xt[2 * j] +
                        codes[packed_offset(row0 + i, 2 * j + 1, pairs)] * xt[2 * j + 1];
-        const float* wscale = w.packed_scale + packed_scale_offset(p, g * x.group / wgroup, n_wgroups);
+        const int64_t at = packed_scale_offset(p, g * x.group / wgroup, n_wgroups);
         const float xscale = x.scales[t * x.n_groups + g];
-        for (int64_t i = 0; i < kPanelRows; ++i)
-          acc[i] = std::fma(static_cast<float>(sums[i]), xscale * wscale[i], acc[i]);
+        for (int64_t i = 0; i < kPanelRows; ++i) {
+          const float wscale = w.packed_scale_f16 ? f16_to_f32(w.packed_scale_f16[at + i]) : w.packed_scale[at + i];
+          acc[i] = std::fma(static_cast<float>(sums[i]), xscale * wscale, acc[i]);
+        }
       }
       for (int64_t i = 0; i < kPanelRows && p * kPanelRows + i < w.rows; ++i) {
         const int64_t r = p * kPanelRows + i;
