@@ -82,7 +82,9 @@ describe("faults on a slow model", () => {
     const results = await Promise.all(Array.from({ length: 8 }, () => post(`${server.url}/v1/completions`, body)));
     const statuses = results.map((r) => r.status);
     assert.ok(statuses.includes(503), `statuses ${statuses}`);
-    assert.ok(statuses.filter((s) => s === 200).length >= 4, `statuses ${statuses}`);
+    // At least the queue's 2 are admitted; how many more depends on whether the engine has moved queued
+    // requests into its 2 slots before the rest arrive (a loaded CI machine admitted 3 of 8).
+    assert.ok(statuses.filter((s) => s === 200).length >= 2, `statuses ${statuses}`);
     const refused = results.find((r) => r.status === 503);
     assert.equal(refused.headers.get("retry-after"), "1");
     assert.equal((await refused.json()).error.code, "queue_full");
