@@ -53,7 +53,8 @@ struct Matrices {
     packed_bf16_view = view(1);
     pack_weights(packed_q8_view, packed_q8, pool);
     pack_weights(packed_bf16_view, packed_bf16, pool);
-    // GGUF's Q8_0: a scale per 32 columns.
+    // GGUF's Q8_0: a scale per 32 columns, an f16 value (so packed as f16).
+    for (float& s : s8g32) s = f16_to_f32(f32_to_f16(s));
     packed_q8g32_view = {DType::kI8, q8g32.data(), kRows, kCols, QuantFormat::kInt8, s8g32.data(), nullptr, 32};
     pack_weights(packed_q8g32_view, packed_q8g32, pool);
     packed_q8g32_view.data = nullptr;
