@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/buffer.h"
 #include "core/log.h"
 #include "io/ggml_quants.h"
 #include "pangu/error.h"
@@ -227,6 +228,15 @@ class TensorConverter {
   TensorConverter(GgufModel& m, ThreadPool& pool) : m_(m), pool_(pool) {}
 
   void convert(const GgufTensorInfo& t) {
+    convert_tensor(t);
+    // What was copied into memory no longer needs the file's pages: drop them from the resident set now, so
+    // that a Q8_0 file is not held twice (mapping and codes) while the model loads.
+    const TensorView* kept = m_.checkpoint->find(hf_name_from_gguf(t.name));
+    if (t.data && (!kept || kept->data != t.data)) release_mapped_pages(t.data, t.n_bytes);
+  }
+
+ private:
+  void convert_tensor(const GgufTensorInfo& t) {
     const std::string name = hf_name_from_gguf(t.name);
     if (name.empty()) {
       if (t.name != "rope_freqs.weight") log_verbose("{}: ignoring tensor \"{}\"", m_.path, t.name);
@@ -307,7 +317,6 @@ class TensorConverter {
     m_.dequantized.push_back(fmt::format("{} ({})", t.name, ggml_type_name(t.type)));
   }
 
- private:
   template <typename Fn>
   void parallel_rows(int64_t rows, Fn fn) {
     pool_.parallel_for(static_cast<size_t>(rows), [&](size_t begin, size_t end) {
