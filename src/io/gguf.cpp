@@ -1,14 +1,12 @@
 #include "io/gguf.h"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
 
 #include "core/buffer.h"
 #include "core/tensor.h"
+#include "io/staged_dir.h"
 #include "pangu/error.h"
 
 namespace pangu {
@@ -520,30 +518,20 @@ void write_gguf(const std::string& path, const std::vector<std::pair<std::string
   }
   header.resize(align_up(header.size(), kAlignment), 0);
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("{}: cannot create", tmp);
-    out.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
-    static const char kZeros[kAlignment] = {};
-    for (size_t i = 0; i < tensors.size(); ++i) {
-      Buffer buffer(tensors[i].n_bytes);
-      tensors[i].fill(buffer.data());
-      out.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>(tensors[i].n_bytes));
-      const uint64_t pad = align_up(tensors[i].n_bytes, kAlignment) - tensors[i].n_bytes;
-      out.write(kZeros, static_cast<std::streamsize>(pad));
-      if (!out) {
-        out.close();
-        std::remove(tmp.c_str());
-        fail("{}: write failed at tensor \"{}\" (disk full?)", tmp, tensors[i].name);
-      }
-      if (on_tensor) on_tensor(i);
-    }
+  StagedFile file(path);
+  std::ofstream& out = file.out();
+  out.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
+  static const char kZeros[kAlignment] = {};
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    Buffer buffer(tensors[i].n_bytes);
+    tensors[i].fill(buffer.data());
+    out.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>(tensors[i].n_bytes));
+    const uint64_t pad = align_up(tensors[i].n_bytes, kAlignment) - tensors[i].n_bytes;
+    out.write(kZeros, static_cast<std::streamsize>(pad));
+    file.check("tensor \"" + tensors[i].name + "\"");
+    if (on_tensor) on_tensor(i);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("{}: cannot rename {} into place", path, tmp);
-  }
+  file.commit();
 }
 
 }  // namespace pangu

@@ -1,15 +1,13 @@
 #include "io/safetensors.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 
 #include "io/json_file.h"
+#include "io/staged_dir.h"
 #include "pangu/error.h"
 
 namespace pangu {
@@ -219,31 +217,21 @@ void write_safetensors(const std::string& path, const std::vector<TensorToWrite>
   std::string text = header.dump();
   while ((8 + text.size()) % 64 != 0) text.push_back(' ');  // keep the data section aligned
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("{}: cannot create", tmp);
-    uint8_t len[8];
-    uint64_t n = text.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
-    out.write(reinterpret_cast<const char*>(len), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (size_t i = 0; i < tensors.size(); ++i) {
-      Buffer buffer(sizes[i]);
-      tensors[i].fill(buffer.data());
-      out.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>(sizes[i]));
-      if (!out) {
-        out.close();
-        std::remove(tmp.c_str());
-        fail("{}: write failed at tensor \"{}\" (disk full?)", tmp, tensors[i].name);
-      }
-      if (on_tensor) on_tensor(i);
-    }
+  StagedFile file(path);
+  std::ofstream& out = file.out();
+  uint8_t len[8];
+  uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+  out.write(reinterpret_cast<const char*>(len), 8);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    Buffer buffer(sizes[i]);
+    tensors[i].fill(buffer.data());
+    out.write(reinterpret_cast<const char*>(buffer.data()), static_cast<std::streamsize>(sizes[i]));
+    file.check("tensor \"" + tensors[i].name + "\"");
+    if (on_tensor) on_tensor(i);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("{}: cannot rename {} into place", path, tmp);
-  }
+  file.commit();
 }
 
 }  // namespace pangu

@@ -1,5 +1,8 @@
 #include "io/staged_dir.h"
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -22,6 +25,29 @@ StagedDir::StagedDir(std::string out, bool force) : out_(std::move(out)), tmp_(o
   if (fs::exists(out_) && !force) fail("{}: already exists (use --force to replace it)", out_);
   fs::create_directories(tmp_, ec);
   if (ec) fail("{}: cannot create directory: {}", tmp_, ec.message());
+}
+
+StagedFile::StagedFile(std::string path)
+    : path_(std::move(path)), tmp_(path_ + ".tmp." + std::to_string(::getpid())) {
+  out_.open(tmp_, std::ios::binary | std::ios::trunc);
+  if (!out_) fail("{}: cannot create", tmp_);
+}
+
+StagedFile::~StagedFile() {
+  if (committed_) return;
+  out_.close();
+  std::remove(tmp_.c_str());
+}
+
+void StagedFile::check(const std::string& what) {
+  if (!out_) fail("{}: write failed at {} (disk full?)", tmp_, what);
+}
+
+void StagedFile::commit() {
+  out_.close();
+  if (!out_) fail("{}: write failed when closing (disk full?)", tmp_);
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("{}: cannot rename {} into place", path_, tmp_);
+  committed_ = true;
 }
 
 StagedDir::~StagedDir() {

@@ -1,6 +1,7 @@
 // Output directories that appear complete or not at all: written under OUT.tmp, renamed into place.
 #pragma once
 
+#include <fstream>
 #include <string>
 
 namespace pangu {
@@ -20,6 +21,27 @@ class StagedDir {
  private:
   std::string out_;
   std::string tmp_;
+  bool committed_ = false;
+};
+
+// A file that appears complete or not at all: written as PATH.tmp.PID beside it, renamed into place by
+// commit(), removed if the writer fails first.
+class StagedFile {
+ public:
+  explicit StagedFile(std::string path);
+  ~StagedFile();
+  StagedFile(const StagedFile&) = delete;
+  StagedFile& operator=(const StagedFile&) = delete;
+
+  std::ofstream& out() { return out_; }
+  // Fails naming `what` when a write has failed (a full disk shows up here).
+  void check(const std::string& what);
+  void commit();
+
+ private:
+  std::string path_;
+  std::string tmp_;
+  std::ofstream out_;
   bool committed_ = false;
 };
 
