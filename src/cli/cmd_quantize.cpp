@@ -1,6 +1,8 @@
 // pangu quantize: a float model directory in, a W8A16 / W4A16 model directory out (MindIE layout).
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "cli/common.h"
 #include "pangu/error.h"
 #include "core/log.h"
@@ -33,7 +35,12 @@ void quantize(const QuantizeCliOptions& c) {
               c.float_dtype);
   o.float_dtype = c.float_dtype == "bf16" ? DType::kBF16 : DType::kF16;
   ThreadPool pool(resolve_threads(c.threads_option, c.threads));
-  const QuantizeReport r = quantize_model(resolve_model_path(c.model), c.out, o, pool);
+  const std::string source = resolve_model_path(c.model);
+  PANGU_CHECK(!std::filesystem::is_regular_file(source),
+              "{}: a GGUF file; pangu quantize reads a float model directory (a GGUF file runs as it is, and "
+              "`pangu export --type q8_0` writes a quantized GGUF)",
+              source);
+  const QuantizeReport r = quantize_model(source, c.out, o, pool);
   log_info("wrote {}: {} matrices {} ({}), {} tensors kept in float; weights {} -> {} ({:.1f}%)", c.out,
            r.n_quantized, o.scheme.type_name(), o.scheme.name, r.n_float, format_bytes(static_cast<double>(r.bytes_in)),
            format_bytes(static_cast<double>(r.bytes_out)), 100.0 * r.bytes_out / std::max<size_t>(r.bytes_in, 1));

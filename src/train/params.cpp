@@ -57,8 +57,10 @@ namespace {
 void widen_matrix(const WeightMatrix& w, std::vector<float>& out) {
   PANGU_CHECK(static_cast<int64_t>(out.size()) == w.rows * w.cols, "training: matrix of {}x{} does not fit {} values",
               w.rows, w.cols, out.size());
-  PANGU_CHECK(w.data, "training: a matrix of {}x{} exists only in packed form (load without --int8-head)", w.rows,
-              w.cols);
+  PANGU_CHECK(w.data,
+              "training: a matrix of {}x{} exists only in packed form (an --int8-head, or a GGUF file's converted "
+              "matrix): train from a model directory without --int8-head",
+              w.rows, w.cols);
   const int64_t groups = w.n_groups();
   for (int64_t r = 0; r < w.rows; ++r) {
     const auto* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes();
