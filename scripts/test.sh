@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs, builds, and runs the whole test suite:
-#   1. the release build and every CTest label (unit, golden, badinput, integration, python, serve)
+#   1. the release build and every CTest label (unit, golden, badinput, integration, python, serve, gguf)
 #   2. an ASan + UBSan build of the unit and bad-input tests
 #   3. libFuzzer targets (safetensors header, tokenizer.json, eval text, intent model, strategy profile,
-#      OpenAI request bodies) for FUZZ_SECONDS each (default 30)
+#      OpenAI request bodies, GGUF files) for FUZZ_SECONDS each (default 30)
 #   4. pangu serve built with the sanitizers, driven by the openai-client test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."
