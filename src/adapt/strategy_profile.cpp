@@ -3,6 +3,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "adapt/decoding_method.h"
 #include "io/json_file.h"
 #include "pangu/error.h"
 
@@ -19,32 +20,15 @@ Interval read_interval(const Json& row, const char* key, const std::string& wher
   return {v[0], v[1]};
 }
 
-// plain | pld:N:K | draft:NAME:K, then optionally +adaptive, then optionally :think / :no_think.
+// plain | pld:N:K | draft:NAME:K, then optionally +adaptive, then optionally :think / :no_think; a draft must be
+// one the profile lists.
 void check_method(const std::string& method, const StrategyProfile& p, const std::string& where) {
-  std::string m = method;
-  for (const char* suffix : {":think", ":no_think"})
-    if (m.size() > std::strlen(suffix) && m.compare(m.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
-      m.resize(m.size() - std::strlen(suffix));
-  if (m.size() > 9 && m.compare(m.size() - 9, std::string::npos, "+adaptive") == 0) m.resize(m.size() - 9);
-  if (m == "plain") return;
-  auto parts = [&] {
-    std::vector<std::string> out;
-    size_t start = 0;
-    for (size_t at; (at = m.find(':', start)) != std::string::npos; start = at + 1) out.push_back(m.substr(start, at - start));
-    out.push_back(m.substr(start));
-    return out;
-  }();
-  auto positive = [](const std::string& s) {
-    return !s.empty() && s.size() < 4 && s.find_first_not_of("0123456789") == std::string::npos && std::stoi(s) > 0;
-  };
-  if (parts.size() == 3 && parts[0] == "pld" && positive(parts[1]) && positive(parts[2])) return;
-  if (parts.size() == 3 && parts[0] == "draft" && positive(parts[2])) {
-    PANGU_CHECK(p.drafts.count(parts[1]), "{}: method \"{}\" names the draft \"{}\", which \"drafts\" does not list",
-                where, method, parts[1]);
-    return;
-  }
-  fail("{}: method \"{}\": expected plain, pld:N:K or draft:NAME:K (then +adaptive, :think or :no_think)", where,
-       method);
+  const auto m = parse_decoding_method(method);
+  if (!m)
+    fail("{}: method \"{}\": expected plain, pld:N:K or draft:NAME:K (then +adaptive, :think or :no_think)", where,
+         method);
+  PANGU_CHECK(m->kind != DecodingMethod::Kind::kDraft || p.drafts.count(m->draft),
+              "{}: method \"{}\" names the draft \"{}\", which \"drafts\" does not list", where, method, m->draft);
 }
 
 CategoryProfile read_category(const Json& j, const StrategyProfile& p, const std::string& where) {

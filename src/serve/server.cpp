@@ -7,6 +7,7 @@
 #include <chrono>
 #include <random>
 
+#include "adapt/decoding_method.h"
 #include "adapt/lexical_intent.h"
 #include "adapt/strategy_policy.h"
 #include "core/log.h"
@@ -109,21 +110,18 @@ namespace {
 // A profile method the server can run: plain, or pld:N:K with +adaptive (draft models and thinking modes are
 // not served per request). Sets the request's decoding accordingly.
 bool apply_method(const std::string& method, ServeRequest& r) {
-  if (method == "plain") {
+  const auto m = parse_decoding_method(method);
+  if (!m || !m->thinking.empty()) return false;
+  if (m->kind == DecodingMethod::Kind::kPlain) {
     r.spec = "none";
     return true;
   }
-  std::string m = method;
-  const bool adaptive = m.size() > 9 && m.compare(m.size() - 9, 9, "+adaptive") == 0;
-  if (adaptive) m.resize(m.size() - 9);
-  int n = 0, k = 0;
-  char tail = 0;
-  if (std::sscanf(m.c_str(), "pld:%d:%d%c", &n, &k, &tail) != 2 || n < 1 || k < 1) return false;
+  if (m->kind != DecodingMethod::Kind::kPld) return false;
   r.spec = "pld";
-  r.pld_n = n;
-  r.options.speculation.k = k;
-  r.options.speculation.k_max = std::max(k, 8);
-  r.options.speculation.adaptive = adaptive;
+  r.pld_n = m->n;
+  r.options.speculation.k = m->k;
+  r.options.speculation.k_max = std::max(m->k, 8);
+  r.options.speculation.adaptive = m->adaptive;
   return true;
 }
 
