@@ -28,6 +28,7 @@ struct RunOptions {
   bool no_bos = false;
   bool special = false;
   SpeculationCliOptions spec;
+  StrategyCliOptions strategy;
   std::string stats_json;
 };
 
@@ -51,11 +52,17 @@ std::vector<int32_t> parse_ids(const std::string& text) {
   return ids;
 }
 
-void run(const RunOptions& o) {
+void run(RunOptions o) {
   // Output files are checked before the model loads, so a long generation never ends in a write error.
   if (!o.logits_out.empty()) check_output_path(o.logits_out, "--logits-out");
   if (!o.stats_json.empty()) check_output_path(o.stats_json, "--stats-json");
   o.sampling.validate();
+  const std::string request = o.ids.empty() && !o.prompt_file.empty() ? read_text_file(o.prompt_file, "prompt file")
+                                                                      : o.prompt;
+  // --strategy picks the model and the decoding method from the request, before anything loads.
+  set_log_level(o.model.verbose ? LogLevel::kVerbose : LogLevel::kInfo);
+  const std::optional<StrategyChoice> choice = apply_strategy(o.strategy, request, o.model, o.spec);
+  PANGU_CHECK(!o.model.model.empty(), "run: give a model with -m (or --strategy with --profile)");
   Loaded l = load(o.model);
   std::vector<int32_t> prompt;
   if (!o.ids.empty()) {
@@ -63,7 +70,7 @@ void run(const RunOptions& o) {
   } else {
     PANGU_CHECK(l.tokenizer, "{}: no tokenizer.json or tokenizer.model; pass token ids with --ids",
                 l.model->dir());
-    std::string text = o.prompt_file.empty() ? o.prompt : read_text_file(o.prompt_file, "prompt file");
+    std::string text = request;
     bool add_special = !o.no_bos;
     if (o.chat) {
       const ChatTemplate t = resolve_chat_template(l, o.chat_template);
@@ -142,6 +149,7 @@ void run(const RunOptions& o) {
                   {"stop", stop_reason_name(r.stop_reason)},
                   {"spec", o.spec.mode}};
     if (spec.proposer) stats["speculation"] = speculation_json(r.speculation);
+    if (choice) stats["strategy"] = choice->to_json();
     write_text_file_atomic(o.stats_json, stats.dump(2) + "\n");
   }
   log_verbose("resident memory: {:.1f} MiB = weights and code (file-backed) {:.1f} MiB + cache and scratch {:.1f} MiB",
@@ -170,7 +178,11 @@ void register_run(CLI::App& app) {
   cmd->add_flag("--no-bos", o->no_bos, "do not add BOS to the prompt");
   cmd->add_flag("--special", o->special, "print special tokens");
   o->spec.add_to(*cmd);
-  cmd->add_option("--stats-json", o->stats_json, "write timings and speculation statistics to this JSON file");
+  o->strategy.add_to(*cmd);
+  // With --strategy the profile names the model; -m then only narrows the choice to that variant.
+  cmd->get_option("--model")->required(false);
+  cmd->add_option("--stats-json", o->stats_json,
+                  "write timings, speculation statistics and the chosen strategy to this JSON file");
   cmd->callback([o, p, f, ids] {
     PANGU_CHECK(p->count() || f->count() || ids->count(),
                 "run: give a prompt with -p TEXT, -f FILE or --ids 1,2,3");

@@ -5,11 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/options.h"
 #include "core/thread_pool.h"
+#include "io/json_file.h"
 #include "pangu/chat.h"
 #include "pangu/generate.h"
 #include "pangu/model.h"
@@ -76,6 +79,29 @@ struct SpeculationCliOptions {
   bool adaptive = false;
   void add_to(CLI::App& app);
 };
+
+// --strategy and --profile (src/cli/strategy_options.cpp).
+struct StrategyCliOptions {
+  std::string strategy;  // empty: -m and --spec as given; auto; or VARIANT/METHOD
+  std::string profile;
+  double max_quality_drop = 1.0;
+  std::string memory_budget;
+  std::string objective = "speed";
+  void add_to(CLI::App& app);
+};
+
+struct StrategyChoice {
+  std::string category;
+  double confidence = 0;
+  std::string variant, path, method;
+  std::string why;
+  Json to_json() const;
+};
+
+// Classifies the request, picks the strategy and points `model` and `spec` at it; nullopt when --strategy was
+// not given. With -m, only that variant's rows are considered.
+std::optional<StrategyChoice> apply_strategy(const StrategyCliOptions& strategy, std::string_view request,
+                                             ModelOptions& model, SpeculationCliOptions& spec);
 
 struct Loaded;
 

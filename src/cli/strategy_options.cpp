@@ -1,0 +1,132 @@
+// --strategy auto | VARIANT/METHOD with --profile FILE: the variant and decoding method a measured strategy
+// profile says is best for the request, applied to the model and speculation options before the model
+// loads (docs/adapt.md, "Policy").
+#include <filesystem>
+
+#include "adapt/decoding_method.h"
+#include "adapt/lexical_intent.h"
+#include "adapt/strategy_policy.h"
+#include "cli/common.h"
+#include "core/log.h"
+#include "pangu/error.h"
+
+namespace pangu::cli {
+
+namespace fs = std::filesystem;
+
+void StrategyCliOptions::add_to(CLI::App& app) {
+  app.add_option("--strategy", strategy,
+                 "auto: the variant and decoding method --profile says is best for this request's category; or "
+                 "VARIANT/METHOD from the profile, e.g. w8a16/pld:3:4 (default: -m and --spec as given)");
+  app.add_option("--profile", profile, "measured strategy profile for --strategy (docs/formats.md)");
+  app.add_option("--max-quality-drop", max_quality_drop,
+                 "--strategy auto: largest quality drop against base, in points, at the interval's pessimistic end")
+      ->capture_default_str();
+  app.add_option("--memory-budget", memory_budget, "--strategy auto: variants (and drafts) must fit this, e.g. 2GiB");
+  app.add_option("--objective", objective, "--strategy auto: speed | quality | memory")->capture_default_str();
+}
+
+Json StrategyChoice::to_json() const {
+  return {{"category", category}, {"confidence", confidence}, {"variant", variant}, {"path", path},
+          {"method", method}, {"why", why}};
+}
+
+namespace {
+
+std::string normalized(const std::string& path) {
+  std::error_code ec;
+  const fs::path p = fs::weakly_canonical(path, ec);
+  return (ec ? fs::absolute(path) : p).lexically_normal().string();
+}
+
+// The profile variant at `path`, or empty.
+std::string variant_at(const StrategyProfile& profile, const std::string& path) {
+  for (const auto& [name, v] : profile.variants)
+    if (normalized(v.path) == normalized(path)) return name;
+  return {};
+}
+
+void apply_method(const StrategyProfile& profile, const std::string& text, SpeculationCliOptions& spec) {
+  const auto m = parse_decoding_method(text);
+  PANGU_CHECK(m, "--strategy: method \"{}\": expected plain, pld:N:K or draft:NAME:K (then +adaptive)", text);
+  if (!m->thinking.empty())
+    log_info("--strategy: method {} sets a thinking mode, which pangu run leaves to the chat template", text);
+  spec = SpeculationCliOptions{};
+  switch (m->kind) {
+    case DecodingMethod::Kind::kPlain:
+      return;
+    case DecodingMethod::Kind::kPld:
+      spec.mode = "pld";
+      spec.n = m->n;
+      break;
+    case DecodingMethod::Kind::kDraft: {
+      auto it = profile.drafts.find(m->draft);
+      PANGU_CHECK(it != profile.drafts.end(), "--strategy: method \"{}\" names the draft \"{}\", which {} does not list",
+                  text, m->draft, profile.origin);
+      spec.mode = "draft";
+      spec.draft = it->second.path;
+      break;
+    }
+  }
+  spec.k = m->k;
+  spec.k_max = std::max(m->k, spec.k_max);
+  spec.adaptive = m->adaptive;
+}
+
+}  // namespace
+
+std::optional<StrategyChoice> apply_strategy(const StrategyCliOptions& s, std::string_view request, ModelOptions& model,
+                                             SpeculationCliOptions& spec) {
+  if (s.strategy.empty()) {
+    PANGU_CHECK(s.profile.empty(), "--profile needs --strategy (auto, or VARIANT/METHOD)");
+    return std::nullopt;
+  }
+  PANGU_CHECK(!s.profile.empty(), "--strategy {} needs --profile FILE (a measured strategy profile)", s.strategy);
+  PANGU_CHECK(spec.mode == "none", "--strategy chooses the decoding method; drop --spec {}", spec.mode);
+  const StrategyProfile profile = StrategyProfile::load(s.profile);
+  // With -m, only that model's rows: the variant is given, the method is chosen.
+  std::string given;
+  if (!model.model.empty()) {
+    given = variant_at(profile, resolve_model_path(model.model));
+    PANGU_CHECK(!given.empty(), "-m {}: none of the variants of {} (its \"variants\" paths); drop -m or add it",
+                model.model, s.profile);
+  }
+  StrategyChoice c;
+  const IntentResult intent = LexicalIntentModel::builtin().classify(request);
+  c.category = intent_name(intent.label);
+  c.confidence = intent.confidence;
+  if (s.strategy == "auto") {
+    PolicyOptions policy;
+    PANGU_CHECK(std::isfinite(s.max_quality_drop) && s.max_quality_drop >= 0,
+                "--max-quality-drop {}: expected points >= 0", s.max_quality_drop);
+    policy.max_quality_drop = s.max_quality_drop;
+    if (!s.memory_budget.empty()) policy.memory_budget = parse_byte_size(s.memory_budget, "--memory-budget");
+    policy.objective = parse_objective(s.objective);
+    policy.only_variant = given;
+    const Recommendation r = recommend(profile, intent, policy);
+    if (!r.chosen) fail("--strategy auto: {}: {}", s.profile, r.why_chosen);
+    c.variant = r.chosen->speed->variant;
+    c.method = r.chosen->speed->method;
+    c.category = intent_name(r.category);
+    c.why = r.why_rows + "; " + r.why_chosen;
+  } else {
+    const size_t slash = s.strategy.find('/');
+    PANGU_CHECK(slash != std::string::npos && slash > 0,
+                "--strategy {}: expected auto or VARIANT/METHOD (e.g. w8a16/pld:3:4)", s.strategy);
+    c.variant = s.strategy.substr(0, slash);
+    c.method = s.strategy.substr(slash + 1);
+    PANGU_CHECK(profile.variants.count(c.variant), "--strategy {}: {} has no variant \"{}\"", s.strategy, s.profile,
+                c.variant);
+    PANGU_CHECK(given.empty() || given == c.variant, "--strategy {} names variant {}, but -m {} is variant {}",
+                s.strategy, c.variant, model.model, given);
+    c.why = "named on the command line";
+  }
+  c.path = profile.variants.at(c.variant).path;
+  apply_method(profile, c.method, spec);
+  model.model = c.path;
+  log_verbose("strategy: category {} (confidence {:.2f}); {} ({}) with {}: {}", c.category, c.confidence, c.variant,
+              c.path, c.method, c.why);
+  return c;
+}
+
+}  // namespace pangu::cli
