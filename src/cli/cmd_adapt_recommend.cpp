@@ -23,12 +23,7 @@ struct RecommendOptions {
 };
 
 void recommend_command(const RecommendOptions& o) {
-  PolicyOptions policy;
-  PANGU_CHECK(std::isfinite(o.max_quality_drop) && o.max_quality_drop >= 0,
-              "--max-quality-drop {}: expected points >= 0", o.max_quality_drop);
-  policy.max_quality_drop = o.max_quality_drop;
-  if (!o.memory_budget.empty()) policy.memory_budget = parse_byte_size(o.memory_budget, "--memory-budget");
-  policy.objective = parse_objective(o.objective);
+  const PolicyOptions policy = policy_options(o.max_quality_drop, o.memory_budget, o.objective);
   const StrategyProfile profile = StrategyProfile::load(o.profile);
   const IntentResult intent = LexicalIntentModel::builtin().classify(o.prompt);
   const Recommendation r = recommend(profile, intent, policy);

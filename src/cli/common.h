@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/options.h"
+#include "adapt/strategy_policy.h"
 #include "core/thread_pool.h"
 #include "io/json_file.h"
 #include "pangu/chat.h"
@@ -97,6 +98,9 @@ struct StrategyChoice {
   std::string why;
   Json to_json() const;
 };
+
+// The policy's bounds from --max-quality-drop, --memory-budget and --objective, checked.
+PolicyOptions policy_options(double max_quality_drop, const std::string& memory_budget, const std::string& objective);
 
 // Classifies the request, picks the strategy and points `model` and `spec` at it; nullopt when --strategy was
 // not given. With -m, only that variant's rows are considered.

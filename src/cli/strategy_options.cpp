@@ -26,6 +26,16 @@ void StrategyCliOptions::add_to(CLI::App& app) {
   app.add_option("--objective", objective, "--strategy auto: speed | quality | memory")->capture_default_str();
 }
 
+PolicyOptions policy_options(double max_quality_drop, const std::string& memory_budget, const std::string& objective) {
+  PolicyOptions policy;
+  PANGU_CHECK(std::isfinite(max_quality_drop) && max_quality_drop >= 0, "--max-quality-drop {}: expected points >= 0",
+              max_quality_drop);
+  policy.max_quality_drop = max_quality_drop;
+  if (!memory_budget.empty()) policy.memory_budget = parse_byte_size(memory_budget, "--memory-budget");
+  policy.objective = parse_objective(objective);
+  return policy;
+}
+
 Json StrategyChoice::to_json() const {
   return {{"category", category}, {"confidence", confidence}, {"variant", variant}, {"path", path},
           {"method", method}, {"why", why}};
@@ -96,12 +106,7 @@ std::optional<StrategyChoice> apply_strategy(const StrategyCliOptions& s, std::s
   c.category = intent_name(intent.label);
   c.confidence = intent.confidence;
   if (s.strategy == "auto") {
-    PolicyOptions policy;
-    PANGU_CHECK(std::isfinite(s.max_quality_drop) && s.max_quality_drop >= 0,
-                "--max-quality-drop {}: expected points >= 0", s.max_quality_drop);
-    policy.max_quality_drop = s.max_quality_drop;
-    if (!s.memory_budget.empty()) policy.memory_budget = parse_byte_size(s.memory_budget, "--memory-budget");
-    policy.objective = parse_objective(s.objective);
+    PolicyOptions policy = policy_options(s.max_quality_drop, s.memory_budget, s.objective);
     policy.only_variant = given;
     const Recommendation r = recommend(profile, intent, policy);
     if (!r.chosen) fail("--strategy auto: {}: {}", s.profile, r.why_chosen);
