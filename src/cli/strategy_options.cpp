@@ -1,6 +1,7 @@
 // --strategy auto | VARIANT/METHOD with --profile FILE: the variant and decoding method a measured strategy
 // profile says is best for the request, applied to the model and speculation options before the model
 // loads (docs/adapt.md, "Policy").
+#include <cmath>
 #include <filesystem>
 
 #include "adapt/decoding_method.h"
