@@ -73,4 +73,14 @@ std::vector<MethodBandit::Arm> MethodBandit::arms(const std::string& key) const 
   return it == arms_.end() ? std::vector<Arm>{} : it->second;
 }
 
+std::map<std::string, std::vector<MethodBandit::Arm>> MethodBandit::all_arms() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return arms_;
+}
+
+void MethodBandit::restore(const std::string& key, std::vector<Arm> arms) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  arms_[key] = std::move(arms);
+}
+
 }  // namespace pangu

@@ -40,6 +40,9 @@ class MethodBandit {
     double mean() const { return weight > 0 ? sum / weight : 0; }
   };
   std::vector<Arm> arms(const std::string& key) const;  // a snapshot, for reporting
+  std::map<std::string, std::vector<Arm>> all_arms() const;  // every key's, for saving
+  // Puts back arms saved earlier (replacing the key's): what a restarted server had learned.
+  void restore(const std::string& key, std::vector<Arm> arms);
 
  private:
   BanditOptions options_;

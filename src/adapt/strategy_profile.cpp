@@ -1,5 +1,6 @@
 #include "adapt/strategy_profile.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -123,6 +124,32 @@ StrategyProfile StrategyProfile::from_json(const std::string& text, const std::s
     p.categories[static_cast<int>(*intent)] = read_category(c, p, fmt::format("{}: categories.{}", origin, name));
   }
   p.overall = read_category(json_required<Json>(j, "overall", origin), p, origin + ": overall");
+  if (const auto it = j.find("learned"); it != j.end() && !it->is_null()) {
+    PANGU_CHECK(it->is_object(), "{}: \"learned\" must be an object of variant -> key -> arms", origin);
+    for (const auto& [variant, keys] : it->items()) {
+      const std::string at = fmt::format("{}: learned.{}", origin, variant);
+      PANGU_CHECK(p.variants.count(variant), "{}: \"{}\" is not one of the variants", at, variant);
+      PANGU_CHECK(keys.is_object(), "{}: expected an object of key -> arms", at);
+      for (const auto& [key, arms] : keys.items()) {
+        const std::string where = at + "." + key;
+        PANGU_CHECK(key == "overall" || intent_from_name(key), "{}: \"{}\" is neither a category nor \"overall\"",
+                    where, key);
+        PANGU_CHECK(arms.is_array(), "{}: expected a list of arms", where);
+        auto& out = p.learned[variant][key];
+        for (size_t i = 0; i < arms.size(); ++i) {
+          const std::string arm_at = fmt::format("{}[{}]", where, i);
+          LearnedArm a;
+          a.method = json_required<std::string>(arms[i], "method", arm_at);
+          check_method(a.method, p, arm_at);
+          a.weight = json_required<double>(arms[i], "weight", arm_at);
+          a.mean_tps = json_required<double>(arms[i], "mean_tps", arm_at);
+          PANGU_CHECK(std::isfinite(a.weight) && a.weight >= 0 && std::isfinite(a.mean_tps) && a.mean_tps >= 0,
+                      "{}: weight {} and mean_tps {} must be finite and >= 0", arm_at, a.weight, a.mean_tps);
+          out.push_back(a);
+        }
+      }
+    }
+  }
   return p;
 }
 
@@ -138,6 +165,16 @@ std::string StrategyProfile::to_json() const {
     if (categories[i]) categories_json[std::string(intent_name(static_cast<Intent>(i)))] = category_json(*categories[i]);
   Json j = {{"format", kFormat}, {"version", kVersion}, {"threads", threads}, {"variants", variants_json},
             {"drafts", drafts_json}, {"categories", categories_json}, {"overall", category_json(overall)}};
+  if (!learned.empty()) {
+    Json learned_json = Json::object();
+    for (const auto& [variant, keys] : learned)
+      for (const auto& [key, arms] : keys) {
+        Json list = Json::array();
+        for (const LearnedArm& a : arms) list.push_back({{"method", a.method}, {"weight", a.weight}, {"mean_tps", a.mean_tps}});
+        learned_json[variant][key] = list;
+      }
+    j["learned"] = learned_json;
+  }
   return j.dump(2) + "\n";
 }
 

@@ -57,6 +57,14 @@ struct CategoryProfile {
   std::vector<SpeedRow> speed;
 };
 
+// What a server learned about a decoding method (MethodBandit's arm): its discounted count of requests and
+// their mean decode speed, saved into the profile so that a restart goes on from there.
+struct LearnedArm {
+  std::string method;
+  double weight = 0;
+  double mean_tps = 0;
+};
+
 struct StrategyProfile {
   std::string origin;  // the file, for errors
   int threads = 0;
@@ -64,6 +72,8 @@ struct StrategyProfile {
   std::map<std::string, ProfileVariant> drafts;           // draft models by name
   std::array<std::optional<CategoryProfile>, kIntentCount> categories;  // by Intent
   CategoryProfile overall;  // every category together: for uncertain requests
+  // variant -> bandit key (a category name, or "overall") -> arms; written by `pangu serve --save-learned`.
+  std::map<std::string, std::map<std::string, std::vector<LearnedArm>>> learned;
 
   // Parses and checks a profile: every field present and typed, categories by their fixed names, rows naming
   // known variants and drafts, intervals ordered. check_paths: the variant and draft directories must exist.

@@ -26,6 +26,7 @@ struct ServeOptions {
   int drain_timeout = 30;
   size_t max_body_mib = 4;
   std::string profile;
+  std::string save_learned;
 };
 
 // The variant of the profile whose directory is the one being served.
@@ -58,6 +59,8 @@ void serve_forever(ServeOptions& o) {
   PANGU_CHECK(o.server.strategy != "auto" || !o.profile.empty(), "--strategy auto needs --profile FILE (docs/adapt.md)");
   PANGU_CHECK(std::isfinite(o.server.max_quality_drop) && o.server.max_quality_drop >= 0,
               "--max-quality-drop {}: expected points >= 0", o.server.max_quality_drop);
+  PANGU_CHECK(o.save_learned.empty() || !o.profile.empty(), "--save-learned needs --profile FILE");
+  if (!o.save_learned.empty()) check_output_path(o.save_learned, "--save-learned");
   if (!o.profile.empty()) {
     o.server.profile = std::make_shared<const StrategyProfile>(StrategyProfile::load(o.profile));
     o.server.profile_variant = served_variant(*o.server.profile, l.model->dir());
@@ -91,6 +94,10 @@ void serve_forever(ServeOptions& o) {
   // run() returns on stop(); if it ended any other way, wake the signal thread so it can finish.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  if (!o.save_learned.empty()) {
+    write_text_file_atomic(o.save_learned, server.profile_with_learned().to_json());
+    log_info("pangu serve: wrote the profile with what was learned to {}", o.save_learned);
+  }
   log_info("pangu serve: stopped");
 }
 
@@ -117,6 +124,9 @@ void register_serve(CLI::App& app) {
                   "bandit learning from what requests measure)")
       ->capture_default_str();
   cmd->add_option("--profile", o->profile, "a measured strategy profile (docs/formats.md), for strategy auto");
+  cmd->add_option("--save-learned", o->save_learned,
+                  "at shutdown, write the profile with what strategy auto learned per category (load it with --profile "
+                  "to go on from there; it may be the --profile file itself)");
   cmd->add_option("--max-quality-drop", o->server.max_quality_drop, "strategy auto: the quality bound, in points")
       ->capture_default_str();
   cmd->add_option("--spec-k", o->engine.spec_k, "tokens proposed per step by a speculative method")->capture_default_str();

@@ -147,6 +147,24 @@ Server::Server(const Model& model, const Tokenizer& tokenizer, Engine& engine, M
   // An idle keep-alive connection holds an HTTP thread: no longer than a request may take to arrive.
   http_->set_keep_alive_timeout(std::min(5, options_.read_timeout_seconds));
   routes();
+  // What the server learned before a restart (pangu serve --save-learned), as the bandit's starting state.
+  if (options_.profile)
+    if (const auto it = options_.profile->learned.find(options_.profile_variant); it != options_.profile->learned.end())
+      for (const auto& [key, saved] : it->second) {
+        std::vector<MethodBandit::Arm> arms;
+        for (const LearnedArm& a : saved) arms.push_back({a.method, a.weight, a.weight * a.mean_tps});
+        bandit_.restore(key, std::move(arms));
+      }
+}
+
+StrategyProfile Server::profile_with_learned() const {
+  PANGU_CHECK(options_.profile, "profile_with_learned: the server has no profile");
+  StrategyProfile p = *options_.profile;
+  auto& keys = p.learned[options_.profile_variant];
+  keys.clear();
+  for (const auto& [key, arms] : bandit_.all_arms())
+    for (const MethodBandit::Arm& a : arms) keys[key].push_back({a.method, a.weight, a.mean()});
+  return p;
 }
 
 Server::~Server() = default;

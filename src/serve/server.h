@@ -50,6 +50,8 @@ class Server {
   void stop();
   // From now on /health says draining and new completions get 503.
   void begin_drain() { draining_ = true; }
+  // The profile the server runs with what its bandit has learned in "learned" (for --save-learned).
+  StrategyProfile profile_with_learned() const;
 
  private:
   void routes();

@@ -70,3 +70,33 @@ test("the first choice follows the profile: pld where it measured faster, plain 
     assert.equal((await fresh.stop()).code, 0);
   }
 });
+
+test("what was learned is saved at shutdown (--save-learned) and taken up after a restart", async () => {
+  const saved = path.join(dir, "learned.json");
+  const first = await startServer(["--strategy", "auto", "--profile", path.join(dir, "profile.json"), "--save-learned", saved]);
+  const prompt = "What is the capital of France? Tom and Sue went to the park.";
+  try {
+    const c = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: "none", maxRetries: 0 });
+    for (let i = 0; i < 4; i++) await c.completions.create({ model: "m", prompt, max_tokens: 16, temperature: 0 });
+  } finally {
+    assert.equal((await first.stop()).code, 0);
+  }
+  const learned = JSON.parse(fs.readFileSync(saved, "utf8")).learned.base;
+  const arms = learned.qa;
+  assert.ok(arms && arms.length === 2, `learned ${JSON.stringify(learned)}`);
+  // The prior counts 1 per arm; four measured requests add up to more.
+  const weight = arms.reduce((w, a) => w + a.weight, 0);
+  assert.ok(weight > 2, `arms ${JSON.stringify(arms)}`);
+  for (const a of arms) assert.ok(a.mean_tps > 0);
+
+  const second = await startServer(["--strategy", "auto", "--profile", saved]);
+  try {
+    const c = new OpenAI({ baseURL: `${second.url}/v1`, apiKey: "none", maxRetries: 0 });
+    const r = await c.completions.create({ model: "m", prompt, max_tokens: 8, temperature: 0 });
+    // The restarted server starts from the saved arms, not from the profile's priors alone.
+    const restored = r.pangu.auto.arms.reduce((w, a) => w + a.weight, 0);
+    assert.ok(restored > 2, `arms after the restart ${JSON.stringify(r.pangu.auto.arms)}`);
+  } finally {
+    assert.equal((await second.stop()).code, 0);
+  }
+});

@@ -143,6 +143,30 @@ TEST(StrategyProfile, RoundTripsThroughJson) {
   EXPECT_EQ(again.categories[static_cast<int>(Intent::kCode)]->speed.size(), 5u);
 }
 
+// What a server learned (--save-learned) goes into the profile and comes back.
+const char* kLearned = R"(,
+  "learned": {"w8a16": {"code": [{"method": "pld:3:4", "weight": 3.25, "mean_tps": 21.5},
+                                 {"method": "plain", "weight": 0.5, "mean_tps": 16.0}],
+                        "overall": [{"method": "plain", "weight": 1.0, "mean_tps": 15.0}]}}
+})";
+
+std::string with_learned(const std::string& learned = kLearned) {
+  std::string p = kProfile;
+  return p.substr(0, p.rfind('}')) + learned.substr(0);
+}
+
+TEST(StrategyProfile, LearnedStateRoundTrips) {
+  const auto p = StrategyProfile::from_json(with_learned(), "learned.json", false);
+  const auto& code = p.learned.at("w8a16").at("code");
+  ASSERT_EQ(code.size(), 2u);
+  EXPECT_EQ(code[0].method, "pld:3:4");
+  EXPECT_DOUBLE_EQ(code[0].weight, 3.25);
+  EXPECT_DOUBLE_EQ(code[0].mean_tps, 21.5);
+  const auto again = StrategyProfile::from_json(p.to_json(), "again.json", false);
+  EXPECT_EQ(again.to_json(), p.to_json());
+  EXPECT_EQ(again.learned.at("w8a16").at("overall").size(), 1u);
+}
+
 std::string error_of(const std::string& text, bool check_paths = false) {
   try {
     StrategyProfile::from_json(text, "bad.json", check_paths);
@@ -182,6 +206,15 @@ TEST(StrategyProfile, BadProfilesGetOneClearError) {
             std::string::npos);
   EXPECT_NE(error_of(replaced(p, R"("n": 200})", R"("n": 2.5})")).find("not a whole number"), std::string::npos);
   EXPECT_NE(error_of("{").find("bad.json"), std::string::npos);
+  // The learned state: a known variant, a category or "overall", a valid method, finite non-negative figures.
+  const std::string l = with_learned();
+  EXPECT_NE(error_of(replaced(l, R"("learned": {"w8a16")", R"("learned": {"w9")")).find("learned.w9"), std::string::npos);
+  EXPECT_NE(error_of(replaced(l, R"({"code": [{"method")", R"({"poetry": [{"method")")).find("neither a category"),
+            std::string::npos);
+  EXPECT_NE(error_of(replaced(l, R"("weight": 3.25)", R"("weight": -1)")).find("must be finite and >= 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(replaced(l, R"("method": "pld:3:4", "weight")", R"("method": "turbo", "weight")")).find("method \"turbo\""),
+            std::string::npos);
 }
 
 TEST(StrategyPolicy, ByteSizesAndObjectivesParse) {
