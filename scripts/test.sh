@@ -27,10 +27,18 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 for target in safetensors tokenizer_json eval_text intent profile openai gguf; do
   echo "== fuzzing $target for ${FUZZ_SECONDS}s"
   corpus="$(mktemp -d)"
-  cp tests/fuzz/corpus/"$target"/* "$corpus"/
+  [ -d tests/fuzz/corpus/"$target" ] && cp tests/fuzz/corpus/"$target"/* "$corpus"/
   [ "$target" = tokenizer_json ] && cp ../shared/models/zh-poem-750K/tokenizer.json "$corpus"/zh-poem.json
   [ "$target" = safetensors ] && head -c 4096 ../shared/models/tiny-pangu-random/model.safetensors > "$corpus"/tiny-head.bin
   [ "$target" = intent ] && head -c 2048 data/intent/lexical.pgi > "$corpus"/model-head.pgi
+  # GGUF: a one-layer random model with stories260K's tokenizer, written by our own exporter (58 KB, so no
+  # weight file is kept in the repository).
+  if [ "$target" = gguf ]; then
+    build/pangu synth --config tests/fuzz/gguf_seed.config.json -o "$corpus/seed-model" --dtype f32 \
+      --tokenizer ../shared/models/stories260K >/dev/null 2>&1
+    build/pangu export -m "$corpus/seed-model" -o "$corpus/tiny-q8_0.gguf" --type q8_0 >/dev/null 2>&1
+    rm -rf "$corpus/seed-model"
+  fi
   (cd "$corpus" && "$OLDPWD"/build-fuzz/tests/fuzz/fuzz_"$target" -max_total_time="$FUZZ_SECONDS" -max_len=65536 \
      -rss_limit_mb=4096 -print_final_stats=0 "$corpus" 2>&1 | tail -n 3)
   rm -rf "$corpus"

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "io/staged_dir.h"
+
 namespace pangu {
 
 Json parse_json_text(const std::string& text, const std::string& origin) {
@@ -46,18 +48,10 @@ void check_output_path(const std::string& path, const char* flag) {
 }
 
 void write_text_file_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail("{}: cannot create", tmp);
-    out << text;
-    out.flush();
-    if (!out) fail("{}: write failed", tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("{}: cannot rename {} into place", path, tmp);
-  }
+  StagedFile file(path);
+  file.out() << text;
+  file.check("the text");
+  file.commit();
 }
 
 }  // namespace pangu
