@@ -49,6 +49,11 @@ CategoryProfile read_category(const Json& j, const StrategyProfile& p, const std
     r.drop_ci = read_interval(quality[i], "drop_ci", at);
     r.n = json_required<int64_t>(quality[i], "n", at);
     PANGU_CHECK(r.n >= 1, "{}: \"n\" must be at least 1 (found {})", at, r.n);
+    if (const auto d = quality[i].find("details"); d != quality[i].end() && !d->is_null()) {
+      PANGU_CHECK(d->is_object(), "{}: \"details\" must be an object of name -> number", at);
+      for (const auto& [key, value] : d->items())
+        r.details[key] = json_required<double>(*d, key.c_str(), at + ".details");
+    }
     c.quality.push_back(std::move(r));
   }
   PANGU_CHECK(!speed.empty(), "{}: \"speed\" holds no rows", where);
@@ -74,9 +79,12 @@ CategoryProfile read_category(const Json& j, const StrategyProfile& p, const std
 
 Json category_json(const CategoryProfile& c) {
   Json quality = Json::array(), speed = Json::array();
-  for (const auto& r : c.quality)
-    quality.push_back({{"variant", r.variant}, {"metric", r.metric}, {"value", r.value}, {"drop", r.drop},
-                       {"drop_ci", {r.drop_ci.low, r.drop_ci.high}}, {"n", r.n}});
+  for (const auto& r : c.quality) {
+    Json row = {{"variant", r.variant}, {"metric", r.metric}, {"value", r.value}, {"drop", r.drop},
+                {"drop_ci", {r.drop_ci.low, r.drop_ci.high}}, {"n", r.n}};
+    if (!r.details.empty()) row["details"] = r.details;
+    quality.push_back(std::move(row));
+  }
   for (const auto& r : c.speed)
     speed.push_back({{"variant", r.variant}, {"method", r.method}, {"decode_tps", r.decode_tps},
                      {"decode_tps_ci", {r.decode_tps_ci.low, r.decode_tps_ci.high}}, {"ttft_ms", r.ttft_ms},
@@ -124,6 +132,7 @@ StrategyProfile StrategyProfile::from_json(const std::string& text, const std::s
     p.categories[static_cast<int>(*intent)] = read_category(c, p, fmt::format("{}: categories.{}", origin, name));
   }
   p.overall = read_category(json_required<Json>(j, "overall", origin), p, origin + ": overall");
+  if (const auto it = j.find("settings"); it != j.end()) p.settings = *it;
   if (const auto it = j.find("learned"); it != j.end() && !it->is_null()) {
     PANGU_CHECK(it->is_object(), "{}: \"learned\" must be an object of variant -> key -> arms", origin);
     for (const auto& [variant, keys] : it->items()) {
@@ -165,6 +174,7 @@ std::string StrategyProfile::to_json() const {
     if (categories[i]) categories_json[std::string(intent_name(static_cast<Intent>(i)))] = category_json(*categories[i]);
   Json j = {{"format", kFormat}, {"version", kVersion}, {"threads", threads}, {"variants", variants_json},
             {"drafts", drafts_json}, {"categories", categories_json}, {"overall", category_json(overall)}};
+  if (!settings.is_null()) j["settings"] = settings;
   if (!learned.empty()) {
     Json learned_json = Json::object();
     for (const auto& [variant, keys] : learned)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "adapt/intent.h"
+#include "io/json_file.h"
 
 namespace pangu {
 
@@ -37,6 +38,7 @@ struct QualityRow {
   double drop = 0;
   Interval drop_ci;
   int64_t n = 0;
+  std::map<std::string, double> details;  // further figures, for the record (kl_vs_base, base_value ...)
 };
 
 // Speed of a (variant, method) for one category. method: plain, pld:N:K, draft:NAME:K, with "+adaptive" for
@@ -74,6 +76,7 @@ struct StrategyProfile {
   CategoryProfile overall;  // every category together: for uncertain requests
   // variant -> bandit key (a category name, or "overall") -> arms; written by `pangu serve --save-learned`.
   std::map<std::string, std::map<std::string, std::vector<LearnedArm>>> learned;
+  Json settings;  // how it was measured (`pangu adapt profile`): tokens, limits, methods; for the record
 
   // Parses and checks a profile: every field present and typed, categories by their fixed names, rows naming
   // known variants and drafts, intervals ordered. check_paths: the variant and draft directories must exist.

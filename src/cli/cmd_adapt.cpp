@@ -308,6 +308,8 @@ void register_adapt(CLI::App& app) {
   CLI::App* adapt = app.add_subcommand("adapt", "adaptive optimization: recognize what a request is, pick a strategy");
   adapt->require_subcommand(1);
   register_adapt_recommend(*adapt);
+  register_adapt_profile(*adapt);
+  register_adapt_workload(*adapt);
 
   auto c = std::make_shared<ClassifyOptions>();
   CLI::App* classify_cmd = adapt->add_subcommand("classify", "the category of a request (or of each line of a JSONL file)");

@@ -36,22 +36,6 @@ struct EvalOptions {
   std::vector<std::string> compare;
 };
 
-std::string resolve_data_dir(const std::string& given) {
-  if (!given.empty()) {
-    PANGU_CHECK(std::filesystem::is_directory(given), "--data {}: not a directory", given);
-    return given;
-  }
-  if (const char* env = std::getenv("PANGU_DATA"); env && *env) {
-    PANGU_CHECK(std::filesystem::is_directory(env), "PANGU_DATA={}: not a directory", env);
-    return env;
-  }
-  for (const char* candidate : {"../shared/data", "data"})
-    if (std::filesystem::is_directory(std::string(candidate) + "/gsm8k") ||
-        std::filesystem::is_directory(std::string(candidate) + "/mmlu"))
-      return candidate;
-  fail("no evaluation data found: pass --data DIR (holding gsm8k/, mbpp/, mmlu/, ceval/) or set PANGU_DATA");
-}
-
 // What makes two runs' samples comparable: a resumed run must match what the directory holds.
 Json run_identity(const Loaded& l, const EvalTask& task, const EvalSettings& s, const EvalOptions& o) {
   const QuantDescription* quant = l.model->quant_description();

@@ -2,6 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "core/log.h"
@@ -221,6 +223,22 @@ nlohmann::json speculation_json(const SpeculationStats& st) {
           {"mean_accepted_length", st.mean_accepted()},
           {"accepted_length_histogram", st.accepted_histogram},
           {"proposed_length_histogram", st.proposed_histogram}};
+}
+
+std::string resolve_data_dir(const std::string& given) {
+  if (!given.empty()) {
+    PANGU_CHECK(std::filesystem::is_directory(given), "--data {}: not a directory", given);
+    return given;
+  }
+  if (const char* env = std::getenv("PANGU_DATA"); env && *env) {
+    PANGU_CHECK(std::filesystem::is_directory(env), "PANGU_DATA={}: not a directory", env);
+    return env;
+  }
+  for (const char* candidate : {"../shared/data", "data"})
+    if (std::filesystem::is_directory(std::string(candidate) + "/gsm8k") ||
+        std::filesystem::is_directory(std::string(candidate) + "/mmlu"))
+      return candidate;
+  fail("no evaluation data found: pass --data DIR (holding gsm8k/, mbpp/, mmlu/, ceval/) or set PANGU_DATA");
 }
 
 ChatTemplate resolve_chat_template(const Loaded& loaded, const std::string& name) {

@@ -135,6 +135,9 @@ Loaded load(const ModelOptions& options);
 // The template a name selects (pangu|chatml|llama2|raw), or the model's own when name is empty.
 ChatTemplate resolve_chat_template(const Loaded& loaded, const std::string& name);
 
+// The evaluation data (gsm8k/, mbpp/, mmlu/, ceval/): --data as given, else $PANGU_DATA, ../shared/data, ./data.
+std::string resolve_data_dir(const std::string& given);
+
 using CommandRegistrar = void (*)(CLI::App& app);
 void register_run(CLI::App& app);
 void register_chat(CLI::App& app);
@@ -148,6 +151,8 @@ void register_prune(CLI::App& app);
 void register_distill(CLI::App& app);
 void register_adapt(CLI::App& app);
 void register_adapt_recommend(CLI::App& adapt);
+void register_adapt_profile(CLI::App& adapt);
+void register_adapt_workload(CLI::App& adapt);
 void register_serve(CLI::App& app);
 void register_export(CLI::App& app);
 void register_bench_spec(CLI::App& bench);
