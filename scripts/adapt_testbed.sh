@@ -38,11 +38,10 @@ if [ ! -f "$OUT/pruned-small/config.json" ]; then
     -o "$OUT/pruned-small"
 fi
 
-expand() {  # SRC CONFIG OUT
+expand() {  # SRC CONFIG OUT (expand.py writes OUT.tmp and renames it when complete)
   if [ ! -f "$3/config.json" ]; then
     step "expand $1 -> $3"
-    /usr/bin/python3 "$EXPAND" "$1" "$2" "$3.tmp"
-    rm -rf "$3" && mv "$3.tmp" "$3"
+    /usr/bin/python3 "$EXPAND" "$1" "$2" "$3"
   fi
 }
 quantize() {  # SRC SCHEME OUT

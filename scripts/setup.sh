@@ -10,7 +10,7 @@ PACKAGES=(
   nlohmann-json3-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libsentencepiece-dev libpcre2-dev libutf8proc-dev
   clang libclang-rt-14-dev
-  python3 python3-dev python3-numpy python3-sentencepiece python3-pytest pybind11-dev
+  python3 python3-dev python3-numpy python3-sentencepiece python3-pytest python3-matplotlib pybind11-dev
   chromium nginx-light
 )
 # Node: Debian's, unless one is installed already (a NodeSource nodejs brings its own npm, and Debian's npm

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "adapt/intent_features.h"
+#include "core/splitmix.h"
 #include "core/log.h"
 #include "io/json_file.h"
 #include "pangu/error.h"
@@ -71,17 +72,6 @@ FeatureTable featurize(const std::vector<IntentSample>& samples, int bits) {
   }
   return t;
 }
-
-// A small portable generator (std::shuffle's use of the engine is the library's choice).
-struct SplitMix {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-};
 
 }  // namespace
 
@@ -199,7 +189,7 @@ LexicalIntentModel train_lexical_intent(const std::vector<IntentSample>& train, 
   std::array<float, kIntentCount> b{};
   std::vector<uint32_t> order(train.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  SplitMix rng{o.seed};
+  SplitMix64 rng{o.seed};  // std::shuffle's use of the engine is the library's choice
   size_t step = 0;
   const size_t total_steps = static_cast<size_t>(o.epochs) * train.size();
   Progress progress("train-intent", total_steps);

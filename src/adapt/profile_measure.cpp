@@ -188,18 +188,16 @@ class Profiler {
     if (progress_) progress_->advance();
   }
 
-  // Runs `fn` unless the journal has `id`; records what it returns under that id.
+  // Runs `fn` unless the journal has `id`; records what it returns under that id. (Records are read back by
+  // id when needed: a reference into the journal would not survive its next append.)
   template <typename Fn>
-  const Json& unit(const std::string& id, Fn&& fn) {
-    if (const Json* found = journal_->find(id)) {
-      done_unit();
-      return *found;
+  void unit(const std::string& id, Fn&& fn) {
+    if (!journal_->find(id)) {
+      Json record = fn();
+      record["id"] = id;
+      journal_->append(std::move(record));
     }
-    Json record = fn();
-    record["id"] = id;
-    journal_->append(std::move(record));
     done_unit();
-    return *journal_->find(id);
   }
 
   GenerateResult decode(LoadedVariant& m, const ProfileRequest& r, Proposer* proposer, const SpeculationOptions& spec,

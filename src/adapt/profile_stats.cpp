@@ -3,24 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/splitmix.h"
 #include "pangu/error.h"
 
 namespace pangu {
 
 namespace {
-
-// SplitMix64: a small, portable generator, so intervals are the same on every platform (std:: distributions
-// are not specified bit for bit).
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t next() {
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  size_t below(size_t n) { return static_cast<size_t>(next() % n); }
-};
 
 double quantile_sorted(const std::vector<double>& sorted, double q) {
   const double pos = q * static_cast<double>(sorted.size() - 1);

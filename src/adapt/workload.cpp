@@ -84,6 +84,25 @@ Json summarize(const std::vector<const RequestOutcome*>& outcomes) {
           {"quality", quality / n},       {"chosen", chosen}};
 }
 
+// Whether the profile says `variant` stays within the bound at the pessimistic end of every interval, in
+// every category of the workload (rows it lacks: the overall row; base always does).
+bool meets_bound(const StrategyProfile& p, const std::string& variant, const std::vector<ProfileRequest>& requests,
+                 double bound) {
+  if (variant == "base") return true;
+  auto within = [&](const CategoryProfile& c) {
+    for (const auto& q : c.quality)
+      if (q.variant == variant) return q.drop_ci.high <= bound;
+    return false;
+  };
+  std::map<Intent, bool> seen;
+  for (const auto& r : requests) {
+    if (seen.count(r.category)) continue;
+    const auto& c = p.categories[static_cast<int>(r.category)];
+    if (!(seen[r.category] = within(c ? *c : p.overall))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::vector<ProfileRequest> interleave_categories(const std::vector<ProfileRequest>& requests) {
@@ -131,6 +150,9 @@ Json run_workload(const StrategyProfile& profile, const std::vector<ProfileReque
     }
     Json entry = summarize(all);
     entry["name"] = name;
+    if (name != "auto")
+      entry["meets_quality_bound"] = meets_bound(profile, name.substr(0, name.find('/')), requests,
+                                                 s.policy.max_quality_drop);
     Json per = Json::object();
     for (const auto& [c, list] : by) {
       Json cj = summarize(list);
@@ -165,12 +187,18 @@ Json run_workload(const StrategyProfile& profile, const std::vector<ProfileReque
 std::string workload_table(const Json& result) {
   std::string t = fmt::format("{} requests, {} new tokens each at most, {} threads\n\n", result["requests"].get<int64_t>(),
                               result["max_tokens"].get<int64_t>(), result["threads"].get<int>());
-  t += "| strategy | wall s | tokens | tokens/s | decode tokens/s (mean) | quality (ROUGE-L vs base) |\n";
-  t += "|---|---:|---:|---:|---:|---:|\n";
+  t += fmt::format(
+      "| strategy | wall s | tokens | tokens/s | decode tokens/s (mean) | quality (ROUGE-L vs base) | within the "
+      "{:g}-point bound (profile) |\n",
+      result["max_quality_drop"].get<double>());
+  t += "|---|---:|---:|---:|---:|---:|---|\n";
   for (const auto& s : result["strategies"])
-    t += fmt::format("| {} | {:.1f} | {} | {:.2f} | {:.2f} | {:.1f} |\n", s["name"].get<std::string>(),
+    t += fmt::format("| {} | {:.1f} | {} | {:.2f} | {:.2f} | {:.1f} | {} |\n", s["name"].get<std::string>(),
                      s["wall_s"].get<double>(), s["tokens"].get<int64_t>(), s["tokens_per_s"].get<double>(),
-                     s["decode_tps_mean"].get<double>(), s["quality"].get<double>());
+                     s["decode_tps_mean"].get<double>(), s["quality"].get<double>(),
+                     !s.contains("meets_quality_bound") ? "(its choice)"
+                     : s["meets_quality_bound"].get<bool>() ? "yes"
+                                                            : "no");
   for (const auto& s : result["strategies"]) {
     if (s["name"] != "auto") continue;
     t += "\n| category (auto) | requests | tokens/s | quality | vs plain of the chosen variant | chosen |\n";

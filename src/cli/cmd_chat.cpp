@@ -158,6 +158,11 @@ void chat_with_strategy(ChatOptions& o) {
               o.strategy.strategy);
   PANGU_CHECK(o.save_learned.empty() || o.strategy.strategy == "auto", "--save-learned needs --strategy auto");
   if (!o.save_learned.empty()) check_output_path(o.save_learned, "--save-learned");
+  PANGU_CHECK(o.chat_template.empty() || chat_template_from_name(o.chat_template),
+              "--chat-template \"{}\": expected pangu, chatml, llama2 or raw", o.chat_template);
+  PANGU_CHECK(o.model.kv_type == "f32" && !o.model.int8_head,
+              "--strategy: the variants load as the profile measured them (f32 cache, their own head); drop --kv-type "
+              "and --int8-head");
   StrategyProfile profile = StrategyProfile::load(o.strategy.profile);
   PolicyOptions policy = policy_options(o.strategy.max_quality_drop, o.strategy.memory_budget, o.strategy.objective);
   if (!o.model.model.empty()) {

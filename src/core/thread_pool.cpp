@@ -71,7 +71,13 @@ void ThreadPool::parallel_for(size_t n, const std::function<void(size_t, size_t)
   }
   const size_t n_chunks = std::min(n, static_cast<size_t>(n_threads_) * kChunksPerThread);
   const size_t len = (n + n_chunks - 1) / n_chunks;
-  const uint32_t gen = static_cast<uint32_t>(claim_.load(std::memory_order_relaxed) >> 32) + 1;
+  const uint32_t previous = static_cast<uint32_t>(claim_.load(std::memory_order_relaxed) >> 32);
+  const uint32_t gen = previous + 1;
+  // Close the previous job before changing the job's fields: a thread that read the previous claim word but
+  // has not claimed yet would otherwise check that word's index against the new chunk count, claim "a chunk"
+  // of the previous job, and run a chunk of the new one twice (its done-count then passes the total, and the
+  // wait below never ends). With the index at its maximum, that claim fails and the thread looks again.
+  claim_.store((static_cast<uint64_t>(previous) << 32) | 0xFFFFFFFFu, std::memory_order_seq_cst);
   job_.store(&fn, std::memory_order_relaxed);
   job_n_.store(n, std::memory_order_relaxed);
   chunk_len_.store(len, std::memory_order_relaxed);

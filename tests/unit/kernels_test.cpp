@@ -2,6 +2,12 @@
 #include "kernels/kernels.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include "test_util.h"
 
@@ -135,6 +141,41 @@ TEST(ThreadPool, ChunksCoverTheRangeExactlyOnce) {
       for (size_t i = 0; i < n; ++i) EXPECT_EQ(hits[i].load(), 1);
     }
   }
+}
+
+
+// Back-to-back jobs whose chunk counts differ from one to the next: a thread still finishing the previous job
+// must never claim a chunk against the next job's count (that ran a chunk of the new job twice and left its
+// done-count past the total: parallel_for waited forever). Each job must cover its range exactly once; the
+// loop runs in a child process so that a hang fails the test instead of stalling it.
+TEST(ThreadPool, BackToBackJobsOfDifferentSizesNeverOverlap) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ThreadPool pool(2);
+    for (int round = 0; round < 300000; ++round) {
+      const size_t n = round % 2 ? 3 : 64;  // 3 chunks, then 8
+      std::atomic<int> hits[64] = {};
+      pool.parallel_for(n, [&](size_t b, size_t e) {
+        for (size_t i = b; i < e; ++i) hits[i].fetch_add(1, std::memory_order_relaxed);
+      });
+      for (size_t i = 0; i < n; ++i)
+        if (hits[i].load() != 1) _exit(2);
+    }
+    _exit(0);
+  }
+  int status = 0;
+  for (int waited_ms = 0; waited_ms < 120000; waited_ms += 20) {
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (waitpid(pid, &status, WNOHANG) == 0) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "parallel_for hung";
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "a chunk ran twice or not at all";
 }
 
 }  // namespace
