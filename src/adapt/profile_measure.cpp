@@ -372,10 +372,12 @@ class Profiler {
 
   QualityRow fidelity_row(const std::string& variant, const std::vector<const ProfileRequest*>& rs) const {
     std::vector<double> drop;
-    double kl = 0, rouge = 0, top1 = 0;
+    double kl = 0, rouge = 0, top1 = 0, positions = 0, mismatches = 0;
     for (const auto* r : rs) {
       const Json& j = *journal_->find("fidelity/" + variant + "/" + r->id);
       drop.push_back(100.0 * (1.0 - j["top1"].get<double>()));
+      positions += j["positions"].get<double>();
+      mismatches += j["positions"].get<double>() * (1.0 - j["top1"].get<double>());
       top1 += j["top1"].get<double>();
       kl += j["kl"].get<double>();
       rouge += j["rouge_l"].get<double>();
@@ -387,10 +389,17 @@ class Profiler {
     q.metric = "top1_vs_base";
     q.value = 100.0 * top1 / n;
     q.drop = e.mean;
-    q.drop_ci = e.ci;
+    q.drop_ci = {e.ci.low, std::max(e.ci.high, no_miss_bound(positions, mismatches))};
     q.n = e.n;
     q.details = {{"kl_vs_base", kl / n}, {"rouge_l_vs_base", 100.0 * rouge / n}};
     return q;
+  }
+
+  // A bootstrap of observations that all agree has zero width: 3 requests that all matched would claim a
+  // drop of exactly 0. With no miss in `trials`, the one-sided 95% upper bound of the miss rate is
+  // 1 - 0.05^(1/trials) (Clopper-Pearson; about 3/trials): the interval's pessimistic end is at least that.
+  static double no_miss_bound(double trials, double misses) {
+    return misses > 0 || trials <= 0 ? 0.0 : 100.0 * (1.0 - std::pow(0.05, 1.0 / trials));
   }
 
   QualityRow task_row(const std::string& variant, const ScoredSet& set) const {
@@ -404,15 +413,23 @@ class Profiler {
       own.push_back(correct(variant));
     }
     const MeanEstimate e = paired_bootstrap_difference(base, own);
+    double lost = 0;  // samples base got right and the variant wrong
+    for (size_t i = 0; i < base.size(); ++i) lost += base[i] > own[i] ? 1 : 0;
     QualityRow q;
     q.variant = variant;
     q.metric = task_metric(set.task->name());
     q.value = bootstrap_mean(own).mean;
     q.drop = e.mean;
-    q.drop_ci = e.ci;
+    q.drop_ci = {e.ci.low, std::max(e.ci.high, no_miss_bound(static_cast<double>(base.size()), lost))};
     q.n = e.n;
     q.details = {{"base_value", bootstrap_mean(base).mean}};
     return q;
+  }
+
+  bool at_floor(const ScoredSet& set) const {
+    for (const auto& sample : set.samples)
+      if ((*journal_->find("task/base/" + set.task->name() + "/" + sample.id))["correct"].get<bool>()) return false;
+    return true;
   }
 
   CategoryProfile category(std::optional<Intent> c) const {
@@ -421,9 +438,13 @@ class Profiler {
     for (const auto& [name, dir] : s_.variants) {
       if (name != "base") {
         const auto scored = c ? scored_.find(*c) : scored_.end();
-        out.quality.push_back(scored != scored_.end() && !scored->second.samples.empty()
-                                  ? task_row(name, scored->second)
-                                  : fidelity_row(name, rs));
+        if (scored != scored_.end() && !scored->second.samples.empty() && !at_floor(scored->second)) {
+          out.quality.push_back(task_row(name, scored->second));
+        } else {
+          out.quality.push_back(fidelity_row(name, rs));
+          // A task base never solves cannot show a loss: the category is scored by fidelity instead.
+          if (scored != scored_.end()) out.quality.back().details["task_base_value_at_floor"] = 0.0;
+        }
       }
       for (const auto& method : s_.methods)
         if (auto row = speed_row(name, method, rs)) out.speed.push_back(*row);

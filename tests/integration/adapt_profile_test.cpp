@@ -4,6 +4,7 @@
 // the workload compares auto with fixed strategies; chat picks per message and learns across turns.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -68,17 +69,25 @@ TEST(AdaptProfile, MeasuresReadsBackAndACopyOfBaseIsExactlyFaithful) {
   EXPECT_DOUBLE_EQ(q->value, 100.0);
   EXPECT_DOUBLE_EQ(q->drop, 0.0);
   EXPECT_DOUBLE_EQ(q->drop_ci.low, 0.0);
-  EXPECT_DOUBLE_EQ(q->drop_ci.high, 0.0);
+  // No miss in the positions compared: the pessimistic end is the 95% bound of a miss rate never observed
+  // (about 3 / positions), not 0.
+  EXPECT_GT(q->drop_ci.high, 100.0 * (1.0 - std::pow(0.05, 1.0 / 48)) - 1e-9);
+  EXPECT_LT(q->drop_ci.high, 100.0 * (1.0 - std::pow(0.05, 1.0 / 2)));
   EXPECT_NEAR(q->details.at("kl_vs_base"), 0.0, 1e-9);
   EXPECT_DOUBLE_EQ(q->details.at("rouge_l_vs_base"), 100.0);
 
-  // math and code through the eval harness (GSM8K, MBPP): the same answers, so no drop.
-  const QualityRow* m = quality_of(*p.categories[static_cast<int>(Intent::kMath)], "copy");
-  ASSERT_NE(m, nullptr);
-  EXPECT_EQ(m->metric, "gsm8k_exact_match");
-  EXPECT_EQ(m->n, 2);
-  EXPECT_DOUBLE_EQ(m->drop, 0.0);
-  EXPECT_EQ(quality_of(*p.categories[static_cast<int>(Intent::kCode)], "copy")->metric, "mbpp_pass@1");
+  // math and code went through the eval harness (GSM8K, MBPP), which stories260K never solves: a task base
+  // scores 0 on cannot show a loss, so those categories are scored by fidelity, and say so.
+  for (Intent c : {Intent::kMath, Intent::kCode}) {
+    const QualityRow* m = quality_of(*p.categories[static_cast<int>(c)], "copy");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(m->metric, "top1_vs_base");
+    EXPECT_EQ(m->details.count("task_base_value_at_floor"), 1u);
+    EXPECT_DOUBLE_EQ(m->drop, 0.0);
+  }
+  const std::string journal = test::read_text(t.profile + ".journal.jsonl");
+  EXPECT_NE(journal.find("\"task/copy/gsm8k/test/1\""), std::string::npos);
+  EXPECT_NE(journal.find("\"task/copy/mbpp/task/12\""), std::string::npos);
 
   // Speed: a row per (variant, method), intervals around the mean, acceptance only for PLD.
   ASSERT_EQ(chat.speed.size(), 4u);
