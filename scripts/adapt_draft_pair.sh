@@ -16,19 +16,17 @@ DRAFT=$TESTBED/pruned
 mkdir -p "$OUT"
 [ -f "$TARGET/config.json" ] || OUT="$TESTBED" TESTBED_7B=1 scripts/adapt_testbed.sh
 
-prompts=("Once upon a time, there was a little girl named Lily." "Tom and his dog went to the park to play."
-         "One day, a big bird flew over the house.")
+prompts=("Once upon a time, there was a little girl named Lily." "Tom and his dog went to the park to play.")
 
-# The profile of the pair, measured on three other story openings (chat requests): the target is the only
+# The profile of the pair, measured on two other story openings (chat requests): the target is the only
 # variant; the methods are plain and the draft at each K.
 printf '%s\n' '{"text": "The cat sat by the window and looked at the rain.", "label": "chat"}' \
-  '{"text": "Lucy found a shiny stone in the garden.", "label": "chat"}' \
-  '{"text": "Ben wanted to build a big castle in the sand.", "label": "chat"}' > "$OUT/profile_prompts.jsonl"
+  '{"text": "Lucy found a shiny stone in the garden.", "label": "chat"}' > "$OUT/profile_prompts.jsonl"
 methods="plain"
 for k in $KS; do methods="$methods,draft:pruned:$k"; done
 methods="$methods,draft:pruned:4+adaptive"
 [ -f "$OUT/profile.json" ] || "$PANGU" adapt profile --variants "base=$TARGET" --draft "pruned=$DRAFT" \
-  --methods "$methods" --prompts "$OUT/profile_prompts.jsonl" --per-category 3 --max-tokens "$N" \
+  --methods "$methods" --prompts "$OUT/profile_prompts.jsonl" --per-category 2 --max-tokens "$N" \
   --max-prompt-tokens 64 --scored-per-category 0 -o "$OUT/profile.json" | tee "$OUT/profile.txt"
 
 run() {  # NAME ARGS...: decode tokens/s of each prompt, the outputs kept

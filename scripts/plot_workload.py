@@ -21,7 +21,7 @@ def main():
     result = json.load(open(sys.argv[1]))
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
     fixed = []
-    for s in result["strategies"]:
+    for i, s in enumerate(result["strategies"]):
         x, y = s["tokens_per_s"], s["quality"]
         if s["name"] == "auto":
             ax.scatter([x], [y], s=140, marker="*", color="crimson", zorder=3, label="auto")
@@ -29,7 +29,8 @@ def main():
         else:
             fixed.append((x, y))
             ax.scatter([x], [y], s=36, color="steelblue", zorder=2)
-            ax.annotate(s["name"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+            # Alternate above and below: strategies of one variant sit on one quality level.
+            ax.annotate(s["name"], (x, y), textcoords="offset points", xytext=(5, 4 if i % 2 else -11), fontsize=7)
     front = pareto(fixed)
     ax.plot([p[0] for p in front], [p[1] for p in front], "--", color="gray", zorder=1,
             label="Pareto front of fixed strategies")

@@ -23,48 +23,41 @@ struct RequestOutcome {
   double quality = 0;
 };
 
-std::vector<RequestOutcome> run_strategy(const StrategyProfile& profile, const std::vector<ProfileRequest>& requests,
-                                         const std::string& strategy, const WorkloadSettings& s, ThreadPool& pool) {
-  VariantCache cache(profile, pool, s.ctx, s.policy.memory_budget);
-  StrategySelector selector(profile, s.policy);
-  std::vector<RequestOutcome> out;
-  Progress progress(strategy, requests.size());
-  for (const auto& r : requests) {
-    StrategyPick pick;
-    if (strategy == "auto") {
-      pick = selector.pick(LexicalIntentModel::builtin().classify(r.text));
-    } else {
-      const size_t slash = strategy.find('/');
-      pick.variant = strategy.substr(0, slash);
-      pick.method = strategy.substr(slash + 1);
-    }
-    const int loads = cache.loads();
-    LoadedVariant& v = cache.get(pick.variant);
-    const auto budget = std::min(s.max_prompt_tokens, v.ctx - s.max_tokens - 1);
-    const std::vector<int32_t> prompt = request_prompt(v, r.text, budget);
-    GenerateOptions g = greedy_options(*v.model, s.max_tokens);
-    if (cache.loads() != loads) {  // a variant just loaded: warm it, its page faults belong to no request
-      v.session->truncate(0);
-      generate(*v.session, v.tokenizer.get(), prompt, g);
-    }
-    const DecodingMethod method = *parse_decoding_method(pick.method);
-    const auto proposer = cache.proposer(method, v, g.sampling);
-    g.proposer = proposer.get();
-    g.speculation = speculation_options(method);
-    v.session->truncate(0);
-    const GenerateResult res = generate(*v.session, v.tokenizer.get(), prompt, g);
-    RequestOutcome o;
-    o.variant = pick.variant;
-    o.method = pick.method;
-    o.tokens = res.tokens;
-    o.wall = res.prefill_seconds + res.decode_seconds;
-    o.tps = res.tokens.size() > 1 ? (res.tokens.size() - 1) / std::max(res.decode_seconds, 1e-9) : 0.0;
-    if (strategy == "auto" && o.tps > 0) selector.observe(pick, o.tps);
-    out.push_back(std::move(o));
-    progress.advance();
+// One request under one strategy. The variants stay loaded in `cache` across strategies; the session is
+// emptied first, so no strategy reuses another's prefix.
+RequestOutcome run_request(VariantCache& cache, StrategySelector& selector, const std::string& strategy,
+                           const ProfileRequest& r, const WorkloadSettings& s) {
+  StrategyPick pick;
+  if (strategy == "auto") {
+    pick = selector.pick(LexicalIntentModel::builtin().classify(r.text));
+  } else {
+    const size_t slash = strategy.find('/');
+    pick.variant = strategy.substr(0, slash);
+    pick.method = strategy.substr(slash + 1);
   }
-  progress.finish();
-  return out;
+  const int loads = cache.loads();
+  LoadedVariant& v = cache.get(pick.variant);
+  const auto budget = std::min(s.max_prompt_tokens, v.ctx - s.max_tokens - 1);
+  const std::vector<int32_t> prompt = request_prompt(v, r.text, budget);
+  GenerateOptions g = greedy_options(*v.model, s.max_tokens);
+  if (cache.loads() != loads) {  // a variant just loaded: warm it, its page faults belong to no request
+    v.session->truncate(0);
+    generate(*v.session, v.tokenizer.get(), prompt, g);
+  }
+  const DecodingMethod method = *parse_decoding_method(pick.method);
+  const auto proposer = cache.proposer(method, v, g.sampling);
+  g.proposer = proposer.get();
+  g.speculation = speculation_options(method);
+  v.session->truncate(0);
+  const GenerateResult res = generate(*v.session, v.tokenizer.get(), prompt, g);
+  RequestOutcome o;
+  o.variant = pick.variant;
+  o.method = pick.method;
+  o.tokens = res.tokens;
+  o.wall = res.prefill_seconds + res.decode_seconds;
+  o.tps = res.tokens.size() > 1 ? (res.tokens.size() - 1) / std::max(res.decode_seconds, 1e-9) : 0.0;
+  if (strategy == "auto" && o.tps > 0) selector.observe(pick, o.tps);
+  return o;
 }
 
 Json summarize(const std::vector<const RequestOutcome*>& outcomes) {
@@ -128,12 +121,25 @@ Json run_workload(const StrategyProfile& profile, const std::vector<ProfileReque
     }
     if (std::find(order.begin(), order.end(), name) == order.end()) order.push_back(name);
   }
+  // Interleaved: each request runs under every strategy before the next request, the strategies' order
+  // rotating, so that a drift of the machine's speed (this VM's memory bandwidth moves by tens of percent
+  // within minutes) falls on all strategies alike instead of on whichever ran during it. Every variant stays
+  // loaded (the policy's memory budget still bounds what auto may choose).
+  VariantCache cache(profile, pool, s.ctx, 0);
+  StrategySelector selector(profile, s.policy);
   std::map<std::string, std::vector<RequestOutcome>> runs;
-  for (const auto& name : order) {
-    runs[name] = run_strategy(profile, requests, name, s, pool);
-    for (size_t i = 0; i < requests.size(); ++i)
+  for (const auto& name : order) runs[name].resize(requests.size());
+  Progress progress("workload", requests.size() * order.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    for (size_t k = 0; k < order.size(); ++k) {
+      const std::string& name = order[(i + k) % order.size()];
+      runs[name][i] = run_request(cache, selector, name, requests[i], s);
+      progress.advance();
+    }
+    for (const auto& name : order)
       runs[name][i].quality = 100.0 * rouge_l(runs[name][i].tokens, runs["base/plain"][i].tokens);
   }
+  progress.finish();
   Json result = {{"requests", requests.size()},
                  {"max_tokens", s.max_tokens},
                  {"max_prompt_tokens", s.max_prompt_tokens},

@@ -1,5 +1,6 @@
 // The evaluation of the framework (`pangu adapt workload`, scripts/adapt_eval.sh): one mixed workload run
-// with --strategy auto and with each fixed strategy of the profile, in one process on one thread pool.
+// with --strategy auto and with each fixed strategy of the profile, in one process on one thread pool, each
+// request under every strategy in turn (interleaved, so that the machine's drift is shared).
 // Quality is fidelity to base: ROUGE-L of each greedy output against base with plain decoding (lossless
 // methods change speed, not output). Speeds: decode tokens/s per request; wall time: prefill and decode.
 #pragma once
@@ -22,8 +23,8 @@ struct WorkloadSettings {
   PolicyOptions policy;  // for auto
 };
 
-// Runs `requests` in order under each strategy ("auto" or "VARIANT/METHOD"); base/plain runs first as the
-// quality reference whether listed or not. The result: per strategy, overall and per category (by the
+// Runs `requests` in order, each under every strategy ("auto" or "VARIANT/METHOD"); base/plain is always
+// among them, the quality reference. The result: per strategy, overall and per category (by the
 // request's label): requests, wall seconds, tokens generated, tokens/s (tokens over wall time), mean decode
 // tokens/s, quality; for auto, what it chose and its speed against plain decoding of the variant it chose
 // on the same requests.
