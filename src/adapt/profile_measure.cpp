@@ -257,7 +257,8 @@ class Profiler {
     }
     if (v.name != "base")
       for (const auto& r : s_.requests) unit("fidelity/" + v.name + "/" + r.id, [&] { return fidelity(v, r); });
-    for (auto& [c, set] : scored_) {
+    for (auto& entry : scored_) {
+      const ScoredSet& set = entry.second;  // a named reference: clang 14 cannot capture a structured binding
       std::unique_ptr<Evaluator> evaluator;
       for (const auto& sample : set.samples) {
         unit("task/" + v.name + "/" + set.task->name() + "/" + sample.id, [&] {
