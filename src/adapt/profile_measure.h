@@ -47,8 +47,7 @@ struct ProfileSettings {
 std::string scored_task_for(Intent category);
 
 // `journal_path` holds one line per finished measurement; with resume, what it holds is kept (it must have
-// been written with the same settings), else it is started afresh. `progress` is called after each
-// measurement with (done, total).
+// been written with the same settings), else it is started afresh. Progress goes to stderr (core/log.h).
 StrategyProfile measure_profile(const ProfileSettings& settings, const std::string& journal_path, bool resume);
 
 }  // namespace pangu
