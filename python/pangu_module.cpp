@@ -113,6 +113,7 @@ struct GenerateArgs {
   std::string spec = "none";
   int spec_k = 4, spec_n = 3;
   bool spec_adaptive = false;
+  float spec_p_min = 0.0f;
   ModelRef draft;
 };
 
@@ -169,7 +170,9 @@ std::unique_ptr<Proposer> make_proposer(const LoadedModel& m, const GenerateArgs
   if (a.spec == "draft") {
     if (!a.draft) throw py::value_error("spec='draft' needs draft=MODEL (a path or a pangu.Model)");
     check_draft_compatible(*m.model, m.tokenizer.get(), *a.draft->model, a.draft->tokenizer.get());
-    return make_draft_proposer(*a.draft->model, m.n_ctx, *m.pool, sampling);
+    if (!(a.spec_p_min >= 0.0f && a.spec_p_min < 1.0f))
+      throw py::value_error(fmt::format("spec_p_min={}: expected a probability in [0, 1)", a.spec_p_min));
+    return make_draft_proposer(*a.draft->model, m.n_ctx, *m.pool, sampling, a.spec_p_min);
   }
   throw py::value_error(fmt::format("spec='{}': expected None, 'pld' or 'draft'", a.spec));
 }
@@ -234,6 +237,7 @@ GenerateArgs parse_generate_kwargs(const py::kwargs& kw) {
     else if (key == "spec_k") get(a.spec_k);
     else if (key == "spec_n") get(a.spec_n);
     else if (key == "spec_adaptive") get(a.spec_adaptive);
+    else if (key == "spec_p_min") get(a.spec_p_min);
     else if (key == "draft") {
       if (value.is_none()) continue;
       if (py::isinstance<py::str>(value)) a.draft = load_model(value.cast<std::string>(), 1, std::nullopt, false);

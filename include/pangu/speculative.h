@@ -46,9 +46,11 @@ class Proposer {
 std::unique_ptr<Proposer> make_pld_proposer(int n_min, int n_max);
 
 // A draft model with the target's tokenizer drafts k tokens greedily (or by sampling with `sampling`
-// when it is not greedy). Its own KV cache follows the accepted tokens.
+// when it is not greedy). Its own KV cache follows the accepted tokens. With min_probability > 0 (llama.cpp's
+// --draft-p-min) drafting stops after a token the draft gives less than that probability (softmax of its
+// logits when greedy, its sampling distribution otherwise): k is then the most proposed per step.
 std::unique_ptr<Proposer> make_draft_proposer(const Model& draft, int64_t n_ctx, ThreadPool& pool,
-                                              const SamplingParams& sampling);
+                                              const SamplingParams& sampling, float min_probability = 0.0f);
 
 // Refuses a draft whose vocabulary differs from the target's: vocab sizes, then a sample of token strings.
 // Errors name both model directories and the first differing token.

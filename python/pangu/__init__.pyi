@@ -94,6 +94,7 @@ class Model:
         spec_k: int = 4,
         spec_n: int = 3,
         spec_adaptive: bool = False,
+        spec_p_min: float = 0.0,
         draft: str | Model | None = None,
         strategy: None = None,
     ) -> str: ...
@@ -121,6 +122,7 @@ class Model:
         spec_k: int = 4,
         spec_n: int = 3,
         spec_adaptive: bool = False,
+        spec_p_min: float = 0.0,
         draft: str | Model | None = None,
         strategy: None = None,
     ) -> TokenStream: ...

@@ -18,6 +18,15 @@ std::optional<int> small_count(const std::string& s) {
   return v >= 1 ? std::optional<int>(v) : std::nullopt;
 }
 
+// A probability in (0, 1) written as a plain decimal, the whole of `s`.
+std::optional<double> probability(const std::string& s) {
+  if (s.empty() || s.size() > 8 || s.find_first_not_of("0123456789.") != std::string::npos) return std::nullopt;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || !(v > 0.0 && v < 1.0)) return std::nullopt;
+  return v;
+}
+
 }  // namespace
 
 std::optional<DecodingMethod> parse_decoding_method(const std::string& text) {
@@ -31,9 +40,19 @@ std::optional<DecodingMethod> parse_decoding_method(const std::string& text) {
       break;
     }
   }
-  if (ends_with(rest, "+adaptive")) {
-    m.adaptive = true;
-    rest.resize(rest.size() - 9);
+  // The options, each at most once, in any order: "+adaptive", "+pmin=P".
+  for (size_t plus; (plus = rest.rfind('+')) != std::string::npos;) {
+    const std::string option = rest.substr(plus + 1);
+    if (option == "adaptive" && !m.adaptive) {
+      m.adaptive = true;
+    } else if (option.rfind("pmin=", 0) == 0 && m.min_probability == 0.0) {
+      const auto p = probability(option.substr(5));
+      if (!p) return std::nullopt;
+      m.min_probability = *p;
+    } else {
+      return std::nullopt;
+    }
+    rest.resize(plus);
   }
   std::vector<std::string> parts;
   for (size_t start = 0;;) {
@@ -42,12 +61,13 @@ std::optional<DecodingMethod> parse_decoding_method(const std::string& text) {
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
-  if (parts.size() == 1 && parts[0] == "plain" && !m.adaptive) return m;
+  if (parts.size() == 1 && parts[0] == "plain" && !m.adaptive && m.min_probability == 0.0) return m;
   if (parts.size() != 3) return std::nullopt;
   const auto k = small_count(parts[2]);
   if (!k) return std::nullopt;
   m.k = *k;
   if (parts[0] == "pld") {
+    if (m.min_probability > 0.0) return std::nullopt;  // prompt lookup has no probabilities
     const auto n = small_count(parts[1]);
     if (!n) return std::nullopt;
     m.kind = DecodingMethod::Kind::kPld;

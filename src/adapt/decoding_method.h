@@ -1,5 +1,6 @@
 // A profile's decoding method as text (docs/formats.md, "Strategy profiles"): plain, pld:N:K, draft:NAME:K,
-// with "+adaptive" for adaptive K, and the thinking mode as ":think" / ":no_think". The server, `pangu run`
+// with "+adaptive" for adaptive K, "+pmin=P" (draft only) to stop drafting after a token the draft gives less
+// than probability P (K is then the most per step), and the thinking mode as ":think" / ":no_think". The server, `pangu run`
 // and `pangu chat` read it the same way.
 #pragma once
 
@@ -15,6 +16,7 @@ struct DecodingMethod {
   int k = 0;          // pld, draft: tokens proposed per step (the start value when adaptive)
   std::string draft;  // draft: the profile's draft model name
   bool adaptive = false;
+  double min_probability = 0.0;  // draft: 0, or the "+pmin=" confidence below which drafting stops
   std::string thinking;  // "", "think" or "no_think"
 };
 

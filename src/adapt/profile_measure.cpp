@@ -247,13 +247,34 @@ class Profiler {
     decode(v, s_.requests.front(), nullptr, {}, s_.max_tokens);
     unit("memory/" + v.name,
          [&] { return Json{{"bytes", std::max(0.0, static_cast<double>(resident_memory().total) - rss_before)}}; });
-    for (const auto& r : s_.requests) {
-      unit("speed/" + v.name + "/plain/" + r.id, [&] {
-        const GenerateResult g = decode(v, r, nullptr, {}, s_.max_tokens);
-        Json j = speed_record(g);
-        j["tokens"] = g.tokens;
-        return j;
-      });
+    // Speed: every method on one request before the next request, in an order that rotates from request to
+    // request, so that a drift of the machine's speed (this VM's memory bandwidth moves by tens of percent
+    // within minutes) falls on all methods alike. The drafts load (and their memory is measured) first.
+    std::vector<std::pair<DecodingMethod, LoadedVariant*>> methods;
+    for (const auto& method : s_.methods) {
+      const DecodingMethod m = *parse_decoding_method(method);
+      methods.emplace_back(m, m.kind == DecodingMethod::Kind::kDraft ? &draft(m.draft, v) : nullptr);
+    }
+    for (size_t i = 0; i < s_.requests.size(); ++i) {
+      const ProfileRequest& r = s_.requests[i];
+      for (size_t j = 0; j < methods.size(); ++j) {
+        const size_t at = (i + j) % methods.size();
+        const DecodingMethod& m = methods[at].first;
+        LoadedVariant* d = methods[at].second;
+        unit("speed/" + v.name + "/" + s_.methods[at] + "/" + r.id, [&] {
+          if (m.kind == DecodingMethod::Kind::kPlain) {
+            const GenerateResult g = decode(v, r, nullptr, {}, s_.max_tokens);
+            Json j = speed_record(g);
+            j["tokens"] = g.tokens;  // the reference of fidelity
+            return j;
+          }
+          std::unique_ptr<Proposer> proposer =
+              d ? make_draft_proposer(*d->model, v.ctx, *pool_, greedy_options(*v.model, 0).sampling,
+                                      static_cast<float>(m.min_probability))
+                : make_pld_proposer(1, m.n);
+          return speed_record(decode(v, r, proposer.get(), speculation_options(m), s_.max_tokens));
+        });
+      }
     }
     if (v.name != "base")
       for (const auto& r : s_.requests) unit("fidelity/" + v.name + "/" + r.id, [&] { return fidelity(v, r); });
@@ -271,19 +292,6 @@ class Profiler {
           e.chat_template = v.chat_template;
           const Json record = evaluator->evaluate(*set.task, sample, e);
           return Json{{"correct", record.value("correct", false)}};
-        });
-      }
-    }
-    for (const auto& method : s_.methods) {
-      if (method == "plain") continue;
-      const DecodingMethod m = *parse_decoding_method(method);
-      const SpeculationOptions spec = speculation_options(m);
-      LoadedVariant* d = m.kind == DecodingMethod::Kind::kDraft ? &draft(m.draft, v) : nullptr;
-      for (const auto& r : s_.requests) {
-        unit("speed/" + v.name + "/" + method + "/" + r.id, [&] {
-          std::unique_ptr<Proposer> proposer = d ? make_draft_proposer(*d->model, v.ctx, *pool_, greedy_options(*v.model, 0).sampling)
-                                                 : make_pld_proposer(1, m.n);
-          return speed_record(decode(v, r, proposer.get(), spec, s_.max_tokens));
         });
       }
     }

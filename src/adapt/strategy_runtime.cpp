@@ -139,7 +139,7 @@ std::unique_ptr<Proposer> VariantCache::proposer(const DecodingMethod& m, const 
         const auto draft_tokenizer = load_tokenizer(pd->second.path);
         check_draft_compatible(*target.model, target.tokenizer.get(), *it->second, draft_tokenizer.get());
       }
-      return make_draft_proposer(*it->second, target.ctx, pool_, sampling);
+      return make_draft_proposer(*it->second, target.ctx, pool_, sampling, static_cast<float>(m.min_probability));
     }
   }
   return nullptr;

@@ -170,6 +170,10 @@ void SpeculationCliOptions::add_to(CLI::App& app) {
   app.add_option("--spec-n", n, "PLD: longest n-gram matched")->capture_default_str();
   app.add_option("--spec-n-min", n_min, "PLD: shortest n-gram matched")->capture_default_str();
   app.add_flag("--spec-adaptive", adaptive, "adapt K to the acceptance rate; pause speculation when it cannot pay");
+  app.add_option("--spec-p-min", p_min,
+                 "draft: stop drafting after a token the draft gives less than this probability, so --spec-k is "
+                 "the most per step (llama.cpp's --draft-p-min; 0: always --spec-k)")
+      ->capture_default_str();
 }
 
 SpeculationSetup make_speculation(const SpeculationCliOptions& cli, const Loaded& target,
@@ -180,6 +184,8 @@ SpeculationSetup make_speculation(const SpeculationCliOptions& cli, const Loaded
   s.options.k_max = cli.adaptive ? cli.k_max : std::max(cli.k, cli.k_max);
   s.options.adaptive = cli.adaptive;
   PANGU_CHECK(cli.k >= 1, "--spec-k {}: expected at least 1", cli.k);
+  PANGU_CHECK(cli.p_min >= 0.0f && cli.p_min < 1.0f, "--spec-p-min {}: expected a probability in [0, 1)", cli.p_min);
+  PANGU_CHECK(cli.p_min == 0.0f || cli.mode == "draft", "--spec-p-min needs --spec draft (a draft model's probabilities)");
   if (cli.mode == "none") {
     PANGU_CHECK(cli.draft.empty(), "--draft needs --spec draft");
     return s;
@@ -195,7 +201,9 @@ SpeculationSetup make_speculation(const SpeculationCliOptions& cli, const Loaded
     check_draft_compatible(*target.model, target.tokenizer.get(), *s.draft_model, draft_tokenizer.get());
     const Model* draft = s.draft_model.get();
     ThreadPool* pool = target.pool.get();
-    s.fresh = [draft, pool, n_ctx = target.ctx, sampling] { return make_draft_proposer(*draft, n_ctx, *pool, sampling); };
+    s.fresh = [draft, pool, n_ctx = target.ctx, sampling, p_min = cli.p_min] {
+      return make_draft_proposer(*draft, n_ctx, *pool, sampling, p_min);
+    };
   } else {
     fail("--spec \"{}\": expected none, pld or draft", cli.mode);
   }

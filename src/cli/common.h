@@ -78,6 +78,7 @@ struct SpeculationCliOptions {
   int n = 3;
   int n_min = 1;
   bool adaptive = false;
+  float p_min = 0.0f;  // draft: stop drafting after a token below this probability (0: always k)
   void add_to(CLI::App& app);
 };
 

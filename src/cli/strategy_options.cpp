@@ -59,7 +59,7 @@ std::string variant_at(const StrategyProfile& profile, const std::string& path) 
 
 void apply_method(const StrategyProfile& profile, const std::string& text, SpeculationCliOptions& spec) {
   const auto m = parse_decoding_method(text);
-  PANGU_CHECK(m, "--strategy: method \"{}\": expected plain, pld:N:K or draft:NAME:K (then +adaptive)", text);
+  PANGU_CHECK(m, "--strategy: method \"{}\": expected plain, pld:N:K or draft:NAME:K (then +adaptive, +pmin=P)", text);
   if (!m->thinking.empty())
     log_info("--strategy: method {} sets a thinking mode, which pangu run leaves to the chat template", text);
   spec = SpeculationCliOptions{};
@@ -82,6 +82,7 @@ void apply_method(const StrategyProfile& profile, const std::string& text, Specu
   spec.k = m->k;
   spec.k_max = std::max(m->k, spec.k_max);
   spec.adaptive = m->adaptive;
+  spec.p_min = static_cast<float>(m->min_probability);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The two proposers: prompt lookup (free n-gram matches in the context) and a draft model.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "pangu/error.h"
 #include "pangu/model.h"
@@ -31,8 +32,8 @@ class PldProposer final : public Proposer {
 
 class DraftProposer final : public Proposer {
  public:
-  DraftProposer(const Model& draft, int64_t n_ctx, ThreadPool& pool, SamplingParams sampling)
-      : session_(draft, n_ctx, pool), sampling_(std::move(sampling)) {
+  DraftProposer(const Model& draft, int64_t n_ctx, ThreadPool& pool, SamplingParams sampling, float min_probability)
+      : session_(draft, n_ctx, pool), sampling_(std::move(sampling)), min_probability_(min_probability) {
     sampling_.seed = sampling_.seed * 0x9E3779B97F4A7C15ULL + 1;  // the draft's own random stream
     sampler_ = std::make_unique<Sampler>(sampling_, session_.vocab_size());
   }
@@ -57,18 +58,25 @@ class DraftProposer final : public Proposer {
     cached_.assign(context.begin(), context.end());
     history_.assign(context.begin(), context.end());
     const bool greedy = sampling_.is_greedy();
+    const int64_t vocab = session_.vocab_size();
     for (int i = 0; i < k; ++i) {
       int32_t id;
+      float probability;
       if (greedy) {
         id = sampler_->sample(logits, history_);
+        probability = min_probability_ > 0 ? softmax_probability(logits, vocab, id) : 1.0f;
       } else {
         out.q.emplace_back();
         sampler_->distribution(logits, history_, out.q.back());
         id = sampler_->draw(out.q.back());
+        probability = out.q.back()[id];
       }
       out.tokens.push_back(id);
       history_.push_back(id);
-      if (i + 1 == k) break;  // the last draft token needs no forward
+      // The last draft token needs no forward. A token the draft is unsure of is still proposed (checking
+      // one more token costs the target little) but is the last: the tokens after it would mostly be
+      // drafted, at the cost of a draft forward each, only to be rejected.
+      if (i + 1 == k || probability < min_probability_) break;
       logits = session_.forward(&id, 1);
       cached_.push_back(id);
     }
@@ -77,8 +85,18 @@ class DraftProposer final : public Proposer {
   }
 
  private:
+  // Softmax probability of token `id` under raw logits: the draft's confidence in a greedy pick.
+  static float softmax_probability(const float* logits, int64_t vocab, int32_t id) {
+    float max_logit = logits[0];
+    for (int64_t v = 1; v < vocab; ++v) max_logit = std::max(max_logit, logits[v]);
+    double total = 0.0;
+    for (int64_t v = 0; v < vocab; ++v) total += std::exp(static_cast<double>(logits[v] - max_logit));
+    return static_cast<float>(std::exp(static_cast<double>(logits[id] - max_logit)) / total);
+  }
+
   Session session_;
   SamplingParams sampling_;
+  float min_probability_;
   std::unique_ptr<Sampler> sampler_;
   std::vector<int32_t> cached_;   // the tokens in the draft's KV cache
   std::vector<int32_t> history_;  // context + drafted tokens, for the sampler's penalties
@@ -93,8 +111,10 @@ std::unique_ptr<Proposer> make_pld_proposer(int n_min, int n_max) {
 }
 
 std::unique_ptr<Proposer> make_draft_proposer(const Model& draft, int64_t n_ctx, ThreadPool& pool,
-                                              const SamplingParams& sampling) {
-  return std::make_unique<DraftProposer>(draft, n_ctx, pool, sampling);
+                                              const SamplingParams& sampling, float min_probability) {
+  PANGU_CHECK(min_probability >= 0.0f && min_probability < 1.0f,
+              "draft minimum probability {}: expected a value in [0, 1) (0: always propose k tokens)", min_probability);
+  return std::make_unique<DraftProposer>(draft, n_ctx, pool, sampling, min_probability);
 }
 
 void check_draft_compatible(const Model& target, const Tokenizer* target_tok, const Model& draft,

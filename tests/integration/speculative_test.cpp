@@ -2,6 +2,7 @@
 // that of plain greedy decoding. Sampling: the distribution of the generated tokens equals plain sampling's.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -120,6 +121,54 @@ TEST_P(Speculative, GreedyDraftIsIdenticalToPlain) {
   }
   EXPECT_GT(perturbed_accepted, 0);
   EXPECT_LT(perturbed_accepted, perturbed_proposed) << "the W4A16 draft should sometimes be rejected";
+}
+
+// With a minimum probability, the draft stops after the first token it gives less than that probability: every
+// proposed token but the last clears the bar, and the last one either does not or is the K-th. The
+// probabilities are recomputed here from the draft's own logits (softmax, independently of the proposer).
+// The output stays that of plain decoding.
+TEST_P(Speculative, DraftStopsAfterItsFirstUnsureTokenAndStaysLossless) {
+  Fixture& f = fixture(GetParam());
+  constexpr float kMinProbability = 0.6f;
+  constexpr int kK = 8;
+  int64_t short_proposals = 0;
+  for (const auto& prompt : f.prompts) {
+    ThreadPool pool(1);
+    auto proposer = make_draft_proposer(*f.perturbed, 256, pool, greedy(), kMinProbability);
+    Session reference(*f.perturbed, 256, pool);
+    std::vector<int32_t> context = prompt;
+    for (int step = 0; step < 6; ++step) {
+      Proposal proposal;
+      proposer->propose(context, kK, proposal);
+      ASSERT_FALSE(proposal.tokens.empty());
+      ASSERT_LE(proposal.tokens.size(), static_cast<size_t>(kK));
+      reference.truncate(0);
+      const float* logits = reference.forward(context.data(), static_cast<int64_t>(context.size()));
+      for (size_t i = 0; i < proposal.tokens.size(); ++i) {
+        const int64_t vocab = reference.vocab_size();
+        const int32_t argmax = static_cast<int32_t>(std::max_element(logits, logits + vocab) - logits);
+        EXPECT_EQ(proposal.tokens[i], argmax) << "step " << step << " token " << i;
+        double total = 0.0;
+        for (int64_t v = 0; v < vocab; ++v) total += std::exp(static_cast<double>(logits[v] - logits[argmax]));
+        const double p = 1.0 / total;
+        const bool last = i + 1 == proposal.tokens.size();
+        if (!last) {
+          EXPECT_GE(p, kMinProbability) << "drafting went on after an unsure token, step " << step;
+        } else if (proposal.tokens.size() < static_cast<size_t>(kK)) {
+          EXPECT_LT(p, kMinProbability) << "drafting stopped after a sure token, step " << step;
+        }
+        if (!last) logits = reference.forward(&proposal.tokens[i], 1);
+      }
+      short_proposals += proposal.tokens.size() < static_cast<size_t>(kK) ? 1 : 0;
+      context.insert(context.end(), proposal.tokens.begin(), proposal.tokens.end());  // as if all were accepted
+    }
+    const auto plain = run(*f.model, prompt, greedy(), nullptr, {}, 60);
+    SpeculationOptions spec;
+    spec.k = kK;
+    auto fresh = make_draft_proposer(*f.perturbed, 256, pool, greedy(), kMinProbability);
+    EXPECT_EQ(run(*f.model, prompt, greedy(), fresh.get(), spec, 60), plain);
+  }
+  EXPECT_GT(short_proposals, 0) << "the draft was always sure: the test would not test the stop";
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Speculative, ::testing::Values("stories260K", "zh-poem-750K"),

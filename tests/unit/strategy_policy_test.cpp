@@ -4,6 +4,7 @@
 // get one clear error.
 #include <gtest/gtest.h>
 
+#include "adapt/decoding_method.h"
 #include "adapt/strategy_policy.h"
 #include "pangu/error.h"
 
@@ -226,6 +227,28 @@ TEST(StrategyPolicy, ByteSizesAndObjectivesParse) {
   EXPECT_THROW(parse_byte_size("2 parsecs", "--memory-budget"), Error);
   EXPECT_THROW(parse_byte_size("-1G", "--memory-budget"), Error);
   EXPECT_THROW(parse_objective("fun"), Error);
+}
+
+TEST(DecodingMethodText, ParsesEveryFormAndRefusesTheRest) {
+  const auto m = parse_decoding_method("draft:small:8+pmin=0.6+adaptive:no_think");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->kind, DecodingMethod::Kind::kDraft);
+  EXPECT_EQ(m->draft, "small");
+  EXPECT_EQ(m->k, 8);
+  EXPECT_TRUE(m->adaptive);
+  EXPECT_DOUBLE_EQ(m->min_probability, 0.6);
+  EXPECT_EQ(m->thinking, "no_think");
+  const auto pld = parse_decoding_method("pld:3:4+adaptive");
+  ASSERT_TRUE(pld);
+  EXPECT_EQ(pld->kind, DecodingMethod::Kind::kPld);
+  EXPECT_EQ(pld->n, 3);
+  EXPECT_TRUE(pld->adaptive);
+  EXPECT_DOUBLE_EQ(pld->min_probability, 0.0);
+  EXPECT_TRUE(parse_decoding_method("plain"));
+  for (const char* bad : {"plain+adaptive", "pld:3:4+pmin=0.5", "draft:small:4+pmin=1", "draft:small:4+pmin=0",
+                          "draft:small:4+pmin=-0.5", "draft:small:4+pmin=", "draft:small:4+pmin=0.5+pmin=0.6",
+                          "draft:small:4+adaptive+adaptive", "draft:small:4+fast", "draft::4", "pld:3:0", "turbo"})
+    EXPECT_FALSE(parse_decoding_method(bad)) << bad;
 }
 
 }  // namespace
