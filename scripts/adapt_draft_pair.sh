@@ -16,7 +16,8 @@ DRAFT=$TESTBED/pruned
 mkdir -p "$OUT"
 [ -f "$TARGET/config.json" ] || OUT="$TESTBED" TESTBED_7B=1 scripts/adapt_testbed.sh
 
-# Run prompts: three story openings. The profile is measured on four others (chat requests), so auto chooses
+# Run prompts: three story openings. The profile is measured on four others, as raw text to continue like
+# `pangu run -p` decodes them (--raw; in the chat template a story model drafts far worse), so auto chooses
 # from measurements of requests it is not scored on.
 prompts=("Once upon a time, there was a little girl named Lily." "Tom and his dog went to the park to play."
          "Sara had a red kite that she loved very much.")
@@ -31,7 +32,7 @@ for k in $KS; do methods="$methods,draft:pruned:$k"; done
 methods="$methods,draft:pruned:4+adaptive,draft:pruned:10+pmin=0.2"
 [ -f "$OUT/profile.json" ] || "$PANGU" adapt profile --variants "base=$TARGET" --draft "pruned=$DRAFT" \
   --methods "$methods" --prompts "$OUT/profile_prompts.jsonl" --per-category 4 --max-tokens "$N" \
-  --max-prompt-tokens 64 --scored-per-category 0 -o "$OUT/profile.json" | tee "$OUT/profile.txt"
+  --max-prompt-tokens 64 --scored-per-category 0 --raw -o "$OUT/profile.json" | tee "$OUT/profile.txt"
 
 # Every decoding of one prompt runs before the next prompt, in an order that rotates from prompt to prompt,
 # so that this VM's drifting memory bandwidth falls on all of them alike.

@@ -170,10 +170,12 @@ class Profiler {
     Json variants = Json::object(), drafts = Json::object();
     for (const auto& [n, d] : s_.variants) variants[n] = fs::absolute(d).lexically_normal().string();
     for (const auto& [n, d] : s_.drafts) drafts[n] = fs::absolute(d).lexically_normal().string();
-    return {{"variants", variants}, {"drafts", drafts}, {"methods", s_.methods}, {"requests", requests},
-            {"max_tokens", s_.max_tokens}, {"max_prompt_tokens", s_.max_prompt_tokens}, {"ctx", s_.ctx},
-            {"threads", s_.threads}, {"scored_per_category", s_.scored_per_category}, {"shots", s_.shots},
-            {"task_max_tokens", s_.task_max_tokens}};
+    Json f = {{"variants", variants}, {"drafts", drafts}, {"methods", s_.methods}, {"requests", requests},
+              {"max_tokens", s_.max_tokens}, {"max_prompt_tokens", s_.max_prompt_tokens}, {"ctx", s_.ctx},
+              {"threads", s_.threads}, {"scored_per_category", s_.scored_per_category}, {"shots", s_.shots},
+              {"task_max_tokens", s_.task_max_tokens}};
+    if (s_.raw_prompts) f["raw_prompts"] = true;  // only when set: journals written before the flag still resume
+    return f;
   }
 
   size_t total_units() const {
@@ -202,7 +204,8 @@ class Profiler {
 
   GenerateResult decode(LoadedVariant& m, const ProfileRequest& r, Proposer* proposer, const SpeculationOptions& spec,
                         int64_t max_tokens) {
-    const auto prompt = request_prompt(m, r.text, std::min(s_.max_prompt_tokens, m.ctx - max_tokens - 1));
+    const auto prompt =
+        request_prompt(m, r.text, std::min(s_.max_prompt_tokens, m.ctx - max_tokens - 1), s_.raw_prompts);
     m.session->truncate(0);
     GenerateOptions g = greedy_options(*m.model, max_tokens);
     g.proposer = proposer;
@@ -307,8 +310,10 @@ class Profiler {
     const auto own_tokens = own_run["tokens"].get<std::vector<int32_t>>();
     const double rouge = rouge_l(own_tokens, base_tokens);
     if (base_tokens.empty()) return Json{{"kl", 0.0}, {"top1", 1.0}, {"rouge_l", rouge}, {"positions", 0}};
-    const auto prompt = request_prompt(base_, r.text, std::min(s_.max_prompt_tokens, base_.ctx - s_.max_tokens - 1));
-    PANGU_CHECK(prompt == request_prompt(v, r.text, std::min(s_.max_prompt_tokens, v.ctx - s_.max_tokens - 1)),
+    const auto prompt =
+        request_prompt(base_, r.text, std::min(s_.max_prompt_tokens, base_.ctx - s_.max_tokens - 1), s_.raw_prompts);
+    PANGU_CHECK(prompt == request_prompt(v, r.text, std::min(s_.max_prompt_tokens, v.ctx - s_.max_tokens - 1),
+                                         s_.raw_prompts),
                 "{}: variant {} tokenizes request {} differently from base: variants must share the tokenizer",
                 v.model->dir(), v.name, r.id);
     // Positions: the prompt's last token, then base's continuation but its last token.

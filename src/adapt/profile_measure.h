@@ -33,6 +33,7 @@ struct ProfileSettings {
   std::vector<ProfileRequest> requests;                       // the categories' sample requests
   int64_t max_tokens = 64;         // generated per request (greedy)
   int64_t max_prompt_tokens = 256; // a longer request keeps its last tokens
+  bool raw_prompts = false;        // requests as text to continue, not in the variants' chat template
   int64_t ctx = 0;                 // 0: min(the model's context, 4096)
   int threads = 0;                 // 0: the default for the base model
   // Scored categories (math: gsm8k, code: mbpp, exam: mmlu) through the eval harness; 0 turns them off and

@@ -60,9 +60,9 @@ LoadedVariant load_variant(const std::string& name, const std::string& dir, int6
   return v;
 }
 
-std::vector<int32_t> request_prompt(const LoadedVariant& v, const std::string& text, int64_t budget) {
+std::vector<int32_t> request_prompt(const LoadedVariant& v, const std::string& text, int64_t budget, bool raw) {
   std::vector<int32_t> tokens =
-      v.chat_template == ChatTemplate::kRaw
+      raw || v.chat_template == ChatTemplate::kRaw
           ? v.tokenizer->encode(text, true)
           : v.tokenizer->encode(render_chat(v.chat_template, {{"user", text}}), !chat_template_has_bos(v.chat_template));
   if (static_cast<int64_t>(tokens.size()) > budget && budget > 1) {

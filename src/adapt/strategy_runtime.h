@@ -62,9 +62,10 @@ struct LoadedVariant {
 
 // Loads a model directory as a variant with its session (pool null: no session yet).
 LoadedVariant load_variant(const std::string& name, const std::string& dir, int64_t ctx, ThreadPool* pool);
-// A request as a variant sees it: in its chat template when it has one, raw otherwise; one longer than
-// `budget` tokens keeps BOS and its last tokens (what generation continues from).
-std::vector<int32_t> request_prompt(const LoadedVariant& v, const std::string& text, int64_t budget);
+// A request as a variant sees it: in its chat template when it has one and `raw` is false, raw text to
+// continue otherwise (as `pangu run -p`); one longer than `budget` tokens keeps BOS and its last tokens (what
+// generation continues from).
+std::vector<int32_t> request_prompt(const LoadedVariant& v, const std::string& text, int64_t budget, bool raw = false);
 // Greedy decoding with the model's EOS ids and suppressed tokens (generation_config.json).
 GenerateOptions greedy_options(const Model& model, int64_t max_new_tokens);
 

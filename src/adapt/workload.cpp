@@ -38,7 +38,7 @@ RequestOutcome run_request(VariantCache& cache, StrategySelector& selector, cons
   const int loads = cache.loads();
   LoadedVariant& v = cache.get(pick.variant);
   const auto budget = std::min(s.max_prompt_tokens, v.ctx - s.max_tokens - 1);
-  const std::vector<int32_t> prompt = request_prompt(v, r.text, budget);
+  const std::vector<int32_t> prompt = request_prompt(v, r.text, budget, s.raw_prompts);
   GenerateOptions g = greedy_options(*v.model, s.max_tokens);
   if (cache.loads() != loads) {  // a variant just loaded: warm it, its page faults belong to no request
     v.session->truncate(0);
@@ -142,7 +142,7 @@ Json run_workload(const StrategyProfile& profile, const std::vector<ProfileReque
   progress.finish();
   Json result = {{"requests", requests.size()},
                  {"max_tokens", s.max_tokens},
-                 {"max_prompt_tokens", s.max_prompt_tokens},
+                 {"max_prompt_tokens", s.max_prompt_tokens}, {"raw_prompts", s.raw_prompts},
                  {"threads", pool.size()},
                  {"max_quality_drop", s.policy.max_quality_drop},
                  {"strategies", Json::array()}};

@@ -19,6 +19,7 @@ namespace pangu {
 struct WorkloadSettings {
   int64_t max_tokens = 32;
   int64_t max_prompt_tokens = 128;
+  bool raw_prompts = false;  // requests as text to continue, not in the variants' chat template
   int64_t ctx = 0;
   PolicyOptions policy;  // for auto
 };

@@ -152,6 +152,8 @@ void register_adapt_workload(CLI::App& adapt) {
   cmd->add_option("--max-tokens", o->settings.max_tokens, "tokens generated per request (greedy)")->capture_default_str();
   cmd->add_option("--max-prompt-tokens", o->settings.max_prompt_tokens, "a longer request keeps its last tokens")
       ->capture_default_str();
+  cmd->add_flag("--raw", o->settings.raw_prompts,
+                "requests as text to continue (as pangu run -p), not in the variants' chat template");
   cmd->add_option("--max-quality-drop", o->max_quality_drop, "auto: largest quality drop against base, in points")
       ->capture_default_str();
   cmd->add_option("--memory-budget", o->memory_budget, "auto: variants (and drafts) must fit this, e.g. 2GiB");
@@ -183,6 +185,8 @@ void register_adapt_profile(CLI::App& adapt) {
   cmd->add_option("--max-tokens", o->settings.max_tokens, "tokens generated per request (greedy)")->capture_default_str();
   cmd->add_option("--max-prompt-tokens", o->settings.max_prompt_tokens, "a longer request keeps its last tokens")
       ->capture_default_str();
+  cmd->add_flag("--raw", o->settings.raw_prompts,
+                "requests as text to continue (as pangu run -p), not in the variants' chat template");
   cmd->add_option("--scored-per-category", o->settings.scored_per_category,
                   "math, code, exam: samples of GSM8K, MBPP, MMLU scored through the eval harness (0: score them by "
                   "fidelity to base like the others)")

@@ -135,9 +135,11 @@ TEST(AdaptProfile, ResumesFromItsJournalAndRefusesOtherSettings) {
   EXPECT_EQ(a.quality[0].value, b.quality[0].value);
   EXPECT_EQ(a.speed.size(), b.speed.size());
 
-  const auto other = test::run_pangu(t.profile_args("--resume --max-prompt-tokens 100"));
-  EXPECT_NE(other.exit_code, 0);
-  EXPECT_NE(other.err.find("other settings"), std::string::npos) << other.err;
+  for (const char* changed : {"--resume --max-prompt-tokens 100", "--resume --raw"}) {
+    const auto other = test::run_pangu(t.profile_args(changed));
+    EXPECT_NE(other.exit_code, 0) << changed;
+    EXPECT_NE(other.err.find("other settings"), std::string::npos) << changed << ": " << other.err;
+  }
 }
 
 TEST(AdaptProfile, MistakesAreNamed) {
