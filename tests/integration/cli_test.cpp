@@ -168,6 +168,18 @@ TEST(Cli, SpeculativeRunMatchesPlainAndReportsStatistics) {
   const auto missing = run_pangu("run -m " + model + prompt + " --spec draft");
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.err.find("--draft"), std::string::npos) << missing.err;
+  // The draft's confidence bound: lossless with a model drafting for itself, refused out of range or without
+  // a draft.
+  const auto sure = run_pangu("run -m " + model + prompt + " --spec draft --draft " + model +
+                              " --spec-k 8 --spec-p-min 0.5 --stats-json " + (tmp / "p.json"));
+  ASSERT_EQ(sure.exit_code, 0) << sure.err;
+  EXPECT_EQ(sure.out, plain.out);
+  EXPECT_GT(test::read_json(tmp / "p.json")["speculation"]["accepted"].get<int>(), 0);
+  for (const char* wrong : {" --spec draft --spec-p-min 1.5", " --spec pld --spec-p-min 0.5"}) {
+    const auto r = run_pangu("run -m " + model + prompt + " --draft " + model + wrong);
+    EXPECT_EQ(r.exit_code, 1) << wrong;
+    EXPECT_NE(r.err.find("--spec-p-min"), std::string::npos) << wrong << ": " << r.err;
+  }
 }
 
 // Scripts read `pangu bench --json` by llama-bench's field names.
