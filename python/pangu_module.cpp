@@ -240,7 +240,7 @@ GenerateArgs parse_generate_kwargs(const py::kwargs& kw) {
     else if (key == "spec_p_min") get(a.spec_p_min);
     else if (key == "draft") {
       if (value.is_none()) continue;
-      if (py::isinstance<py::str>(value)) a.draft = load_model(value.cast<std::string>(), 1, std::nullopt, false);
+      if (py::isinstance<py::str>(value)) a.draft = load_model(value.cast<std::string>(), 1, std::nullopt, /*int8_head=*/true);  // as load_draft_model
       else get(a.draft);
     } else if (key == "strategy") {
       // Named and automatic strategies choose among variants measured by `pangu adapt profile`, which the

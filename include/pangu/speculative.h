@@ -15,6 +15,7 @@
 namespace pangu {
 
 class Model;
+struct LoadOptions;
 class Session;
 class ThreadPool;
 class Tokenizer;
@@ -51,6 +52,13 @@ std::unique_ptr<Proposer> make_pld_proposer(int n_min, int n_max);
 // logits when greedy, its sampling distribution otherwise): k is then the most proposed per step.
 std::unique_ptr<Proposer> make_draft_proposer(const Model& draft, int64_t n_ctx, ThreadPool& pool,
                                               const SamplingParams& sampling, float min_probability = 0.0f);
+
+// Loads a model to draft with. A float output head is quantized to int8 at load (LoadOptions::int8_head):
+// the draft's head precision cannot change what is generated (the target checks every token), and a tied
+// bf16 head is a third of what each draft step of a W8A16 1B reads (0.44 of 1.30 GiB), so drafting runs
+// about 20% faster at an acceptance rate that moves by a token in a hundred, if at all.
+std::unique_ptr<Model> load_draft_model(const std::string& dir);
+LoadOptions draft_load_options();
 
 // Refuses a draft whose vocabulary differs from the target's: vocab sizes, then a sample of token strings.
 // Errors name both model directories and the first differing token.

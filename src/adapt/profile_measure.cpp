@@ -230,7 +230,7 @@ class Profiler {
     if (it == drafts_.end()) {
       const auto d = std::find_if(s_.drafts.begin(), s_.drafts.end(), [&](auto& x) { return x.first == name; });
       const double before = static_cast<double>(resident_memory().total);
-      LoadedVariant loaded = load_variant(name, d->second, target.ctx, nullptr);
+      LoadedVariant loaded = load_variant(name, d->second, target.ctx, nullptr, draft_load_options());
       check_draft_compatible(*target.model, target.tokenizer.get(), *loaded.model, loaded.tokenizer.get());
       it = drafts_.emplace(name, std::move(loaded)).first;
       unit("memory/draft/" + name, [&] {

@@ -46,10 +46,11 @@ void StrategySelector::observe(const StrategyPick& pick, double tps) {
   if (learn_) bandit_.observe(pick.variant + "/" + pick.key, pick.method, tps);
 }
 
-LoadedVariant load_variant(const std::string& name, const std::string& dir, int64_t ctx, ThreadPool* pool) {
+LoadedVariant load_variant(const std::string& name, const std::string& dir, int64_t ctx, ThreadPool* pool,
+                           const LoadOptions& load) {
   LoadedVariant v;
   v.name = name;
-  v.model = Model::load(dir);
+  v.model = Model::load(dir, load);
   v.tokenizer = load_tokenizer(dir);
   PANGU_CHECK(v.tokenizer, "{} (variant {}): needs the model's tokenizer (tokenizer.json or tokenizer.model)", dir,
               name);
@@ -135,7 +136,7 @@ std::unique_ptr<Proposer> VariantCache::proposer(const DecodingMethod& m, const 
       auto it = drafts_.find(m.draft);
       if (it == drafts_.end()) {
         make_room(pd->second.resident_bytes, target.name);
-        it = drafts_.emplace(m.draft, Model::load(pd->second.path)).first;
+        it = drafts_.emplace(m.draft, load_draft_model(pd->second.path)).first;
         const auto draft_tokenizer = load_tokenizer(pd->second.path);
         check_draft_compatible(*target.model, target.tokenizer.get(), *it->second, draft_tokenizer.get());
       }

@@ -61,7 +61,8 @@ struct LoadedVariant {
 };
 
 // Loads a model directory as a variant with its session (pool null: no session yet).
-LoadedVariant load_variant(const std::string& name, const std::string& dir, int64_t ctx, ThreadPool* pool);
+LoadedVariant load_variant(const std::string& name, const std::string& dir, int64_t ctx, ThreadPool* pool,
+                           const LoadOptions& load = {});
 // A request as a variant sees it: in its chat template when it has one and `raw` is false, raw text to
 // continue otherwise (as `pangu run -p`); one longer than `budget` tokens keeps BOS and its last tokens (what
 // generation continues from).

@@ -196,7 +196,7 @@ SpeculationSetup make_speculation(const SpeculationCliOptions& cli, const Loaded
     s.fresh = [n_min = cli.n_min, n_max = cli.n] { return make_pld_proposer(n_min, n_max); };
   } else if (cli.mode == "draft") {
     PANGU_CHECK(!cli.draft.empty(), "--spec draft needs --draft MODEL");
-    s.draft_model = Model::load(resolve_model_path(cli.draft));
+    s.draft_model = load_draft_model(resolve_model_path(cli.draft));
     const auto draft_tokenizer = load_tokenizer(s.draft_model->dir());
     check_draft_compatible(*target.model, target.tokenizer.get(), *s.draft_model, draft_tokenizer.get());
     const Model* draft = s.draft_model.get();

@@ -117,6 +117,16 @@ std::unique_ptr<Proposer> make_draft_proposer(const Model& draft, int64_t n_ctx,
   return std::make_unique<DraftProposer>(draft, n_ctx, pool, sampling, min_probability);
 }
 
+LoadOptions draft_load_options() {
+  LoadOptions options;
+  options.int8_head = true;
+  return options;
+}
+
+std::unique_ptr<Model> load_draft_model(const std::string& dir) {
+  return Model::load(dir, draft_load_options());
+}
+
 void check_draft_compatible(const Model& target, const Tokenizer* target_tok, const Model& draft,
                             const Tokenizer* draft_tok) {
   const int64_t tv = target.config().vocab_size, dv = draft.config().vocab_size;

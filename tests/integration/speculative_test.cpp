@@ -11,6 +11,7 @@
 #include "pangu/model.h"
 #include "pangu/speculative.h"
 #include "pangu/tokenizer.h"
+#include "model/weights.h"
 #include "quant/quantize_model.h"
 #include "test_util.h"
 
@@ -121,6 +122,30 @@ TEST_P(Speculative, GreedyDraftIsIdenticalToPlain) {
   }
   EXPECT_GT(perturbed_accepted, 0);
   EXPECT_LT(perturbed_accepted, perturbed_proposed) << "the W4A16 draft should sometimes be rejected";
+}
+
+// A draft loaded as drafts are (load_draft_model) reads an int8 head, not the stored float one; the
+// output stays that of plain decoding, and the model drafting for itself through its int8 head is still
+// accepted nearly always (a rounding of the head flips an argmax now and then, no more).
+TEST_P(Speculative, DraftWithItsHeadQuantizedAtLoadIsLossless) {
+  Fixture& f = fixture(GetParam());
+  ASSERT_EQ(f.model->weights().lm_head.quant, QuantFormat::kNone) << "the shared model should have a float head";
+  const auto draft = load_draft_model(test::shared("models/" + GetParam()));
+  EXPECT_EQ(draft->weights().lm_head.quant, QuantFormat::kInt8);
+  int64_t proposed = 0, accepted = 0;
+  for (const auto& prompt : f.prompts) {
+    const auto plain = run(*f.model, prompt, greedy(), nullptr, {}, 60);
+    ThreadPool pool(1);
+    auto proposer = make_draft_proposer(*draft, 256, pool, greedy());
+    SpeculationOptions spec;
+    spec.k = 4;
+    SpeculationStats stats;
+    EXPECT_EQ(run(*f.model, prompt, greedy(), proposer.get(), spec, 60, &stats), plain);
+    proposed += stats.proposed;
+    accepted += stats.accepted;
+  }
+  EXPECT_GT(proposed, 0);
+  EXPECT_GE(accepted, proposed * 9 / 10) << "the same model with an int8 head should draft almost perfectly";
 }
 
 // With a minimum probability, the draft stops after the first token it gives less than that probability: every
