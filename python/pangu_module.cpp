@@ -7,6 +7,7 @@
 #include <pybind11/stl.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
 #include <memory>
 #include <map>
@@ -15,6 +16,7 @@
 
 #include "adapt/lexical_intent.h"
 #include "adapt/model_intent.h"
+#include "adapt/strategy_choice.h"
 #include "eval/perplexity.h"
 #include "pangu/chat.h"
 #include "pangu/error.h"
@@ -115,6 +117,10 @@ struct GenerateArgs {
   bool spec_adaptive = false;
   float spec_p_min = 0.0f;
   ModelRef draft;
+  // strategy="auto" or "VARIANT/METHOD" with profile=FILE: the decoding method (and its draft) from the profile.
+  std::string strategy, profile, objective = "speed";
+  double max_quality_drop = 1.0;
+  std::optional<StrategyChoice> choice;
 };
 
 GenerateOptions resolve_generate_options(const LoadedModel& m, const GenerateArgs& a) {
@@ -184,11 +190,12 @@ struct Completion {
   int64_t n_prompt = 0;
   double prefill_seconds = 0, decode_seconds = 0;
   SpeculationStats speculation;
+  std::optional<StrategyChoice> strategy;
 };
 
-Completion to_completion(GenerateResult&& r) {
+Completion to_completion(GenerateResult&& r, std::optional<StrategyChoice> strategy) {
   return {utf8_sanitize(r.text), std::move(r.tokens), stop_reason_name(r.stop_reason), r.n_prompt, r.prefill_seconds,
-          r.decode_seconds, r.speculation};
+          r.decode_seconds, r.speculation, std::move(strategy)};
 }
 
 // Runs one generation: a fresh session and proposer, the model's lock held throughout.
@@ -242,14 +249,11 @@ GenerateArgs parse_generate_kwargs(const py::kwargs& kw) {
       if (value.is_none()) continue;
       if (py::isinstance<py::str>(value)) a.draft = load_model(value.cast<std::string>(), 1, std::nullopt, /*int8_head=*/true);  // as load_draft_model
       else get(a.draft);
-    } else if (key == "strategy") {
-      // Named and automatic strategies choose among variants measured by `pangu adapt profile`, which the
-      // library does not have yet: refuse rather than silently decode plainly.
-      throw py::value_error(fmt::format(
-          "strategy={}: strategies need a measured profile (pangu adapt profile), not available in this build; "
-          "choose the decoding method with spec='pld' or spec='draft'",
-          py::repr(value).cast<std::string>()));
-    } else {
+    } else if (key == "strategy") get(a.strategy);
+    else if (key == "profile") get(a.profile);
+    else if (key == "max_quality_drop") get(a.max_quality_drop);
+    else if (key == "objective") get(a.objective);
+    else {
       throw py::type_error(fmt::format("generate() got an unexpected keyword argument '{}'", key));
     }
   }
@@ -263,10 +267,66 @@ struct PreparedGeneration {
   GenerateOptions options;
 };
 
+// Drafts named by strategy profiles, loaded once (as drafts load: load_draft_model) and kept for the process.
+// Called with the GIL held, which guards the map; load_model releases it while it loads (a thread that loads
+// the same draft meanwhile keeps whichever copy lands first).
+ModelRef profile_draft(const std::string& path) {
+  static std::map<std::string, ModelRef> drafts;
+  if (const auto it = drafts.find(path); it != drafts.end()) return it->second;
+  ModelRef loaded = load_model(path, 1, std::nullopt, /*int8_head=*/true);
+  return drafts.try_emplace(path, std::move(loaded)).first->second;
+}
+
+// strategy=: the model must be one of the profile's variants; the policy (auto) or the name picks its decoding
+// method for this request, which replaces the spec arguments (as `pangu run -m MODEL --strategy ...` does).
+void apply_strategy(const LoadedModel& m, const std::vector<int32_t>& prompt, GenerateArgs& a) {
+  if (a.strategy.empty()) {
+    if (!a.profile.empty()) throw py::value_error("profile: needs strategy='auto' or strategy='VARIANT/METHOD'");
+    return;
+  }
+  if (a.profile.empty())
+    throw py::value_error(fmt::format("strategy='{}' needs profile=FILE (a profile from pangu adapt profile)", a.strategy));
+  if (a.spec != "none" || a.draft)
+    throw py::value_error(fmt::format("strategy='{}' chooses the decoding method; drop spec= and draft=", a.strategy));
+  if (!(std::isfinite(a.max_quality_drop) && a.max_quality_drop >= 0))
+    throw py::value_error(fmt::format("max_quality_drop={}: expected points >= 0", a.max_quality_drop));
+  PolicyOptions policy;
+  policy.max_quality_drop = a.max_quality_drop;
+  try {
+    policy.objective = parse_objective(a.objective);
+  } catch (const Error& e) {
+    throw py::value_error(fmt::format("objective='{}': {}", a.objective, e.what()));
+  }
+  const StrategyProfile profile = StrategyProfile::load(a.profile);
+  policy.only_variant = profile_variant_at(profile, m.model->dir());
+  PANGU_CHECK(!policy.only_variant.empty(), "{}: none of the variants of {} (its \"variants\" paths)",
+              m.model->dir(), a.profile);
+  // The request as text, for its category: token ids are decoded first.
+  const std::string text = m.require_tokenizer("strategy").decode(prompt);
+  a.choice = choose_strategy(profile, a.strategy, text, policy);
+  const DecodingMethod method = *parse_decoding_method(a.choice->method);
+  switch (method.kind) {
+    case DecodingMethod::Kind::kPlain:
+      return;
+    case DecodingMethod::Kind::kPld:
+      a.spec = "pld";
+      a.spec_n = method.n;
+      break;
+    case DecodingMethod::Kind::kDraft:
+      a.spec = "draft";
+      a.draft = profile_draft(profile.drafts.at(method.draft).path);
+      a.spec_p_min = static_cast<float>(method.min_probability);
+      break;
+  }
+  a.spec_k = method.k;
+  a.spec_adaptive = method.adaptive;
+}
+
 PreparedGeneration prepare(const ModelRef& m, const py::object& prompt, const py::kwargs& kw) {
   PreparedGeneration p;
   p.args = parse_generate_kwargs(kw);
   p.prompt = prompt_ids(*m, prompt, p.args.add_bos);
+  apply_strategy(*m, p.prompt, p.args);
   p.options = resolve_generate_options(*m, p.args);
   return p;
 }
@@ -274,18 +334,20 @@ PreparedGeneration prepare(const ModelRef& m, const py::object& prompt, const py
 Completion complete(const ModelRef& m, const py::object& prompt, const py::kwargs& kw) {
   PreparedGeneration p = prepare(m, prompt, kw);
   py::gil_scoped_release released;
-  return to_completion(run_generation(m, p.prompt, p.args, p.options, {}));
+  return to_completion(run_generation(m, p.prompt, p.args, p.options, {}), p.args.choice);
 }
 
 std::shared_ptr<TokenStream> stream(const ModelRef& m, const py::object& prompt, const py::kwargs& kw) {
   auto p = std::make_shared<PreparedGeneration>(prepare(m, prompt, kw));
-  return std::make_shared<TokenStream>(
+  auto s = std::make_shared<TokenStream>(
       [m, p](const std::function<void(std::string)>& on_piece, const std::atomic<bool>& cancelled) {
         return run_generation(m, p->prompt, p->args, p->options, [&](int32_t, std::string_view text, const float*) {
           if (!text.empty()) on_piece(std::string(text));
           return !cancelled.load();
         });
       });
+  s->strategy = p->args.choice;
+  return s;
 }
 
 py::object generate_text(const ModelRef& m, const py::object& prompt, bool stream_pieces, const py::kwargs& kw) {
@@ -463,6 +525,19 @@ PYBIND11_MODULE(_pangu, m) {
       .def_readonly("prefill_seconds", &Completion::prefill_seconds)
       .def_readonly("decode_seconds", &Completion::decode_seconds)
       .def_property_readonly("speculation", [](const Completion& c) { return speculation_dict(c.speculation); })
+      .def_property_readonly("strategy",
+                             [](const Completion& c) -> py::object {
+                               if (!c.strategy) return py::none();
+                               const StrategyChoice& s = *c.strategy;
+                               py::dict d;
+                               d["category"] = s.category;
+                               d["confidence"] = s.confidence;
+                               d["variant"] = s.variant;
+                               d["path"] = s.path;
+                               d["method"] = s.method;
+                               d["why"] = s.why;
+                               return d;
+                             })
       .def("__repr__", [](const Completion& c) {
         return fmt::format("Completion(tokens={}, finish_reason='{}')", c.tokens.size(), c.finish_reason);
       });
@@ -484,7 +559,7 @@ PYBIND11_MODULE(_pangu, m) {
       .def_property_readonly("completion", [](const TokenStream& s) -> py::object {
         if (!s.finished()) return py::none();
         GenerateResult copy = s.result();
-        return py::cast(to_completion(std::move(copy)));
+        return py::cast(to_completion(std::move(copy), s.strategy));
       });
 
   py::class_<LoadedModel, ModelRef>(m, "Model", "A loaded model with its tokenizer and threads")

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "adapt/strategy_choice.h"
 #include "pangu/generate.h"
 
 namespace pangu::python {
@@ -34,6 +35,8 @@ class TokenStream {
   // The whole result once next() has returned nullopt.
   const GenerateResult& result() const { return result_; }
   bool finished() const;
+  // What strategy= chose for this generation, for its completion; set once, before iteration.
+  std::optional<StrategyChoice> strategy;
 
  private:
   std::thread worker_;

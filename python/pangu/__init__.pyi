@@ -41,6 +41,14 @@ class QuantizeReport(TypedDict):
     bytes_in: int
     bytes_out: int
 
+class StrategyChoice(TypedDict):
+    category: IntentName
+    confidence: float
+    variant: str
+    path: str
+    method: str
+    why: str
+
 class Completion:
     @property
     def text(self) -> str: ...
@@ -56,6 +64,9 @@ class Completion:
     def decode_seconds(self) -> float: ...
     @property
     def speculation(self) -> SpeculationStats: ...
+    @property
+    def strategy(self) -> StrategyChoice | None:
+        """What strategy= chose (category, variant, method, why); None without strategy=."""
 
 class TokenStream(Iterator[str]):
     def __iter__(self) -> TokenStream: ...
@@ -96,7 +107,10 @@ class Model:
         spec_adaptive: bool = False,
         spec_p_min: float = 0.0,
         draft: str | Model | None = None,
-        strategy: None = None,
+        strategy: str | None = None,
+        profile: str | None = None,
+        max_quality_drop: float = 1.0,
+        objective: Literal["speed", "quality", "memory"] = "speed",
     ) -> str: ...
     @overload
     def generate(
@@ -124,7 +138,10 @@ class Model:
         spec_adaptive: bool = False,
         spec_p_min: float = 0.0,
         draft: str | Model | None = None,
-        strategy: None = None,
+        strategy: str | None = None,
+        profile: str | None = None,
+        max_quality_drop: float = 1.0,
+        objective: Literal["speed", "quality", "memory"] = "speed",
     ) -> TokenStream: ...
     def complete(self, prompt: Prompt, **kwargs: object) -> Completion:
         """generate() returning a Completion (text, ids, finish reason, timings, speculation statistics)."""

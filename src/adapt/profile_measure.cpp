@@ -271,10 +271,8 @@ class Profiler {
             j["tokens"] = g.tokens;  // the reference of fidelity
             return j;
           }
-          std::unique_ptr<Proposer> proposer =
-              d ? make_draft_proposer(*d->model, v.ctx, *pool_, greedy_options(*v.model, 0).sampling,
-                                      static_cast<float>(m.min_probability))
-                : make_pld_proposer(1, m.n);
+          const auto proposer =
+              method_proposer(m, d ? d->model.get() : nullptr, v.ctx, *pool_, greedy_options(*v.model, 0).sampling);
           return speed_record(decode(v, r, proposer.get(), speculation_options(m), s_.max_tokens));
         });
       }

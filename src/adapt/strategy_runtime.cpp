@@ -125,25 +125,20 @@ LoadedVariant& VariantCache::get(const std::string& name) {
 
 std::unique_ptr<Proposer> VariantCache::proposer(const DecodingMethod& m, const LoadedVariant& target,
                                                  const SamplingParams& sampling) {
-  switch (m.kind) {
-    case DecodingMethod::Kind::kPlain:
-      return nullptr;
-    case DecodingMethod::Kind::kPld:
-      return make_pld_proposer(1, m.n);
-    case DecodingMethod::Kind::kDraft: {
-      const auto pd = profile_.drafts.find(m.draft);
-      PANGU_CHECK(pd != profile_.drafts.end(), "{}: no draft \"{}\"", profile_.origin, m.draft);
-      auto it = drafts_.find(m.draft);
-      if (it == drafts_.end()) {
-        make_room(pd->second.resident_bytes, target.name);
-        it = drafts_.emplace(m.draft, load_draft_model(pd->second.path)).first;
-        const auto draft_tokenizer = load_tokenizer(pd->second.path);
-        check_draft_compatible(*target.model, target.tokenizer.get(), *it->second, draft_tokenizer.get());
-      }
-      return make_draft_proposer(*it->second, target.ctx, pool_, sampling, static_cast<float>(m.min_probability));
+  const Model* draft = nullptr;
+  if (m.kind == DecodingMethod::Kind::kDraft) {
+    const auto pd = profile_.drafts.find(m.draft);
+    PANGU_CHECK(pd != profile_.drafts.end(), "{}: no draft \"{}\"", profile_.origin, m.draft);
+    auto it = drafts_.find(m.draft);
+    if (it == drafts_.end()) {
+      make_room(pd->second.resident_bytes, target.name);
+      it = drafts_.emplace(m.draft, load_draft_model(pd->second.path)).first;
+      const auto draft_tokenizer = load_tokenizer(pd->second.path);
+      check_draft_compatible(*target.model, target.tokenizer.get(), *it->second, draft_tokenizer.get());
     }
+    draft = it->second.get();
   }
-  return nullptr;
+  return method_proposer(m, draft, target.ctx, pool_, sampling);
 }
 
 SpeculationOptions speculation_options(const DecodingMethod& m) {
@@ -153,6 +148,20 @@ SpeculationOptions speculation_options(const DecodingMethod& m) {
   s.k_max = std::max(m.k, s.k_max);
   s.adaptive = m.adaptive;
   return s;
+}
+
+std::unique_ptr<Proposer> method_proposer(const DecodingMethod& m, const Model* draft, int64_t ctx, ThreadPool& pool,
+                                          const SamplingParams& sampling) {
+  switch (m.kind) {
+    case DecodingMethod::Kind::kPlain:
+      return nullptr;
+    case DecodingMethod::Kind::kPld:
+      return make_pld_proposer(1, m.n);
+    case DecodingMethod::Kind::kDraft:
+      PANGU_CHECK(draft, "method draft:{}: the draft model is not loaded", m.draft);
+      return make_draft_proposer(*draft, ctx, pool, sampling, static_cast<float>(m.min_probability));
+  }
+  return nullptr;
 }
 
 }  // namespace pangu

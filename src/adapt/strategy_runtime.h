@@ -98,5 +98,9 @@ class VariantCache {
 
 // Speculation settings of a method (k, k_max, adaptive).
 SpeculationOptions speculation_options(const DecodingMethod& method);
+// A fresh proposer for `method`: null for plain, prompt lookup for pld, and for a draft method `draft` (the
+// model it names, loaded by the caller) with the method's +pmin.
+std::unique_ptr<Proposer> method_proposer(const DecodingMethod& method, const Model* draft, int64_t ctx,
+                                          ThreadPool& pool, const SamplingParams& sampling);
 
 }  // namespace pangu

@@ -5,11 +5,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <functional>
 #include <iostream>
 
 #include "adapt/lexical_intent.h"
+#include "adapt/strategy_choice.h"
 #include "adapt/strategy_runtime.h"
 #include "cli/common.h"
 #include "core/log.h"
@@ -166,22 +166,16 @@ void chat_with_strategy(ChatOptions& o) {
   StrategyProfile profile = StrategyProfile::load(o.strategy.profile);
   PolicyOptions policy = policy_options(o.strategy.max_quality_drop, o.strategy.memory_budget, o.strategy.objective);
   if (!o.model.model.empty()) {
-    const std::string dir = resolve_model_path(o.model.model);
-    for (const auto& [name, v] : profile.variants)
-      if (std::filesystem::equivalent(v.path, dir)) policy.only_variant = name;
+    policy.only_variant = profile_variant_at(profile, resolve_model_path(o.model.model));
     PANGU_CHECK(!policy.only_variant.empty(), "-m {}: none of the variants of {}; drop -m or add it",
                 o.model.model, o.strategy.profile);
   }
-  std::optional<std::pair<std::string, std::string>> fixed;  // VARIANT/METHOD
+  std::optional<NamedStrategy> fixed;  // VARIANT/METHOD
   if (o.strategy.strategy != "auto") {
-    const size_t slash = o.strategy.strategy.find('/');
-    PANGU_CHECK(slash != std::string::npos && slash > 0,
-                "--strategy {}: expected auto or VARIANT/METHOD (e.g. w8a16/pld:3:4)", o.strategy.strategy);
-    fixed.emplace(o.strategy.strategy.substr(0, slash), o.strategy.strategy.substr(slash + 1));
-    PANGU_CHECK(profile.variants.count(fixed->first), "--strategy {}: {} has no variant \"{}\"", o.strategy.strategy,
-                o.strategy.profile, fixed->first);
-    PANGU_CHECK(parse_decoding_method(fixed->second), "--strategy {}: method \"{}\": expected plain, pld:N:K or draft:NAME:K",
-                o.strategy.strategy, fixed->second);
+    fixed = parse_named_strategy(profile, o.strategy.strategy);
+    PANGU_CHECK(policy.only_variant.empty() || policy.only_variant == fixed->variant,
+                "--strategy {} names variant {}, but -m {} is variant {}", o.strategy.strategy, fixed->variant,
+                o.model.model, policy.only_variant);
   }
   // The profile's speeds were measured at its thread count: that is the default here too.
   const bool threads_given = o.model.threads_option && o.model.threads_option->count() > 0;
@@ -197,8 +191,8 @@ void chat_with_strategy(ChatOptions& o) {
         StrategyPick pick;
         if (fixed) {
           pick.intent = intent;
-          pick.variant = fixed->first;
-          pick.method = fixed->second;
+          pick.variant = fixed->variant;
+          pick.method = fixed->method_text;
           pick.why = "named on the command line";
         } else {
           pick = selector.pick(intent);

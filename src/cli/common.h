@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "cli/options.h"
-#include "adapt/strategy_policy.h"
+#include "adapt/strategy_choice.h"
 #include "core/thread_pool.h"
 #include "io/json_file.h"
 #include "pangu/chat.h"
@@ -90,14 +90,6 @@ struct StrategyCliOptions {
   std::string memory_budget;
   std::string objective = "speed";
   void add_to(CLI::App& app);
-};
-
-struct StrategyChoice {
-  std::string category;
-  double confidence = 0;
-  std::string variant, path, method;
-  std::string why;
-  Json to_json() const;
 };
 
 // The policy's bounds from --max-quality-drop, --memory-budget and --objective, checked.

@@ -2,18 +2,14 @@
 // profile says is best for the request, applied to the model and speculation options before the model
 // loads (docs/adapt.md, "Policy").
 #include <cmath>
-#include <filesystem>
 
 #include "adapt/decoding_method.h"
-#include "adapt/lexical_intent.h"
-#include "adapt/strategy_policy.h"
+#include "adapt/strategy_choice.h"
 #include "cli/common.h"
 #include "core/log.h"
 #include "pangu/error.h"
 
 namespace pangu::cli {
-
-namespace fs = std::filesystem;
 
 void StrategyCliOptions::add_to(CLI::App& app) {
   app.add_option("--strategy", strategy,
@@ -37,26 +33,9 @@ PolicyOptions policy_options(double max_quality_drop, const std::string& memory_
   return policy;
 }
 
-Json StrategyChoice::to_json() const {
-  return {{"category", category}, {"confidence", confidence}, {"variant", variant}, {"path", path},
-          {"method", method}, {"why", why}};
-}
-
 namespace {
 
-std::string normalized(const std::string& path) {
-  std::error_code ec;
-  const fs::path p = fs::weakly_canonical(path, ec);
-  return (ec ? fs::absolute(path) : p).lexically_normal().string();
-}
-
-// The profile variant at `path`, or empty.
-std::string variant_at(const StrategyProfile& profile, const std::string& path) {
-  for (const auto& [name, v] : profile.variants)
-    if (normalized(v.path) == normalized(path)) return name;
-  return {};
-}
-
+// Points `spec` at a method of the profile (a draft method at the profile's draft directory).
 void apply_method(const StrategyProfile& profile, const std::string& text, SpeculationCliOptions& spec) {
   const auto m = parse_decoding_method(text);
   PANGU_CHECK(m, "--strategy: method \"{}\": expected plain, pld:N:K or draft:NAME:K (then +adaptive, +pmin=P)", text);
@@ -96,39 +75,14 @@ std::optional<StrategyChoice> apply_strategy(const StrategyCliOptions& s, std::s
   PANGU_CHECK(!s.profile.empty(), "--strategy {} needs --profile FILE (a measured strategy profile)", s.strategy);
   PANGU_CHECK(spec.mode == "none", "--strategy chooses the decoding method; drop --spec {}", spec.mode);
   const StrategyProfile profile = StrategyProfile::load(s.profile);
+  PolicyOptions policy = policy_options(s.max_quality_drop, s.memory_budget, s.objective);
   // With -m, only that model's rows: the variant is given, the method is chosen.
-  std::string given;
   if (!model.model.empty()) {
-    given = variant_at(profile, resolve_model_path(model.model));
-    PANGU_CHECK(!given.empty(), "-m {}: none of the variants of {} (its \"variants\" paths); drop -m or add it",
+    policy.only_variant = profile_variant_at(profile, resolve_model_path(model.model));
+    PANGU_CHECK(!policy.only_variant.empty(), "-m {}: none of the variants of {} (its \"variants\" paths); drop -m or add it",
                 model.model, s.profile);
   }
-  StrategyChoice c;
-  const IntentResult intent = LexicalIntentModel::builtin().classify(request);
-  c.category = intent_name(intent.label);
-  c.confidence = intent.confidence;
-  if (s.strategy == "auto") {
-    PolicyOptions policy = policy_options(s.max_quality_drop, s.memory_budget, s.objective);
-    policy.only_variant = given;
-    const Recommendation r = recommend(profile, intent, policy);
-    if (!r.chosen) fail("--strategy auto: {}: {}", s.profile, r.why_chosen);
-    c.variant = r.chosen->speed->variant;
-    c.method = r.chosen->speed->method;
-    c.category = intent_name(r.category);
-    c.why = r.why_rows + "; " + r.why_chosen;
-  } else {
-    const size_t slash = s.strategy.find('/');
-    PANGU_CHECK(slash != std::string::npos && slash > 0,
-                "--strategy {}: expected auto or VARIANT/METHOD (e.g. w8a16/pld:3:4)", s.strategy);
-    c.variant = s.strategy.substr(0, slash);
-    c.method = s.strategy.substr(slash + 1);
-    PANGU_CHECK(profile.variants.count(c.variant), "--strategy {}: {} has no variant \"{}\"", s.strategy, s.profile,
-                c.variant);
-    PANGU_CHECK(given.empty() || given == c.variant, "--strategy {} names variant {}, but -m {} is variant {}",
-                s.strategy, c.variant, model.model, given);
-    c.why = "named on the command line";
-  }
-  c.path = profile.variants.at(c.variant).path;
+  const StrategyChoice c = choose_strategy(profile, s.strategy, request, policy);
   apply_method(profile, c.method, spec);
   model.model = c.path;
   log_verbose("strategy: category {} (confidence {:.2f}); {} ({}) with {}: {}", c.category, c.confidence, c.variant,

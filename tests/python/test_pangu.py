@@ -53,6 +53,74 @@ def test_speculative_decoding_is_lossless(stories, spec):
     assert c.speculation["proposed"] > 0
 
 
+def write_profile(path: pathlib.Path) -> str:
+    """A hand-written strategy profile (docs/formats.md): on the stories model, prompt lookup measured faster than
+    plain for qa and slower for chat; a draft "self" (the same model) is listed for named strategies."""
+
+    def rows(plain, pld):
+        return {"quality": [], "speed": [
+            {"variant": "base", "method": m, "decode_tps": t, "decode_tps_ci": [t * 0.95, t * 1.05], "n": 10}
+            for m, t in (("plain", plain), ("pld:3:4", pld))]}
+
+    profile = {"format": "pangu-strategy-profile", "version": 1, "threads": 1,
+               "variants": {"base": {"path": model_dir("stories260K"), "resident_bytes": 2000000}},
+               "drafts": {"self": {"path": model_dir("stories260K"), "resident_bytes": 2000000}},
+               "categories": {"qa": rows(10000, 15000), "chat": rows(10000, 5000)},
+               "overall": rows(10000, 9000)}
+    path.write_text(json.dumps(profile))
+    return str(path)
+
+
+QA = "What is the capital of France? Tom and Sue went to the park."
+CHAT = "Tom and Sue went to the park. Hello, how are you today?"
+
+
+def test_strategy_auto_picks_the_method_the_profile_measured_fastest(stories, tmp_path):
+    profile = write_profile(tmp_path / "profile.json")
+    plain = stories.complete(QA, max_tokens=32, temperature=0)
+    assert plain.strategy is None
+    c = stories.complete(QA, max_tokens=32, temperature=0, strategy="auto", profile=profile)
+    assert c.tokens == plain.tokens
+    assert (c.strategy["category"], c.strategy["variant"], c.strategy["method"]) == ("qa", "base", "pld:3:4")
+    assert c.speculation["proposed"] > 0
+    chat = stories.complete(CHAT, max_tokens=8, temperature=0, strategy="auto", profile=profile)
+    assert (chat.strategy["category"], chat.strategy["method"]) == ("chat", "plain")
+    assert chat.speculation["proposed"] == 0
+    # The same choice as `pangu run -m MODEL --strategy auto`.
+    r = run_cli("run", "-m", model_dir("stories260K"), "--strategy", "auto", "--profile", profile, "-p", QA, "-n", "32",
+                "--greedy", "--stats-json", str(tmp_path / "run.json"))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "run.json").read_text())["strategy"]["method"] == c.strategy["method"]
+
+
+def test_a_named_strategy_with_a_draft_is_applied_and_lossless(stories, tmp_path):
+    profile = write_profile(tmp_path / "profile.json")
+    plain = stories.complete(CHAT, max_tokens=32, temperature=0).tokens
+    c = stories.complete(CHAT, max_tokens=32, temperature=0, strategy="base/draft:self:3", profile=profile)
+    assert c.tokens == plain
+    assert c.strategy["method"] == "draft:self:3"
+    assert c.speculation["proposed"] > 0 and c.speculation["accepted"] >= 0.9 * c.speculation["proposed"]
+    stream = stories.generate(CHAT, max_tokens=8, temperature=0, strategy="base/pld:2:3", profile=profile, stream=True)
+    list(stream)
+    assert stream.completion.strategy["method"] == "pld:2:3"
+
+
+def test_strategy_mistakes_are_named(stories, poem, tmp_path):
+    profile = write_profile(tmp_path / "profile.json")
+    with pytest.raises(pangu.Error, match="none of the variants"):
+        poem.generate("x", strategy="auto", profile=profile)
+    with pytest.raises(ValueError, match="drop spec="):
+        stories.generate("x", strategy="auto", profile=profile, spec="pld")
+    with pytest.raises(ValueError, match="profile: needs strategy"):
+        stories.generate("x", profile=profile)
+    with pytest.raises(pangu.Error, match="no variant \"w4\""):
+        stories.generate("x", strategy="w4/plain", profile=profile)
+    with pytest.raises(pangu.Error, match="draft \"other\""):
+        stories.generate("x", strategy="base/draft:other:3", profile=profile)
+    with pytest.raises(ValueError, match="objective='fast'"):
+        stories.generate("x", strategy="auto", profile=profile, objective="fast")
+
+
 def test_the_readme_one_liner_prints_the_cli_text(stories):
     text = stories.generate("Once upon a time", max_tokens=16, temperature=0)
     r = run_cli("run", "-m", model_dir("stories260K"), "-p", "Once upon a time", "-n", "16", "--greedy")
