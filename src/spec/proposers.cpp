@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/log.h"
 #include "pangu/error.h"
 #include "pangu/model.h"
 #include "pangu/speculative.h"
@@ -124,7 +125,10 @@ LoadOptions draft_load_options() {
 }
 
 std::unique_ptr<Model> load_draft_model(const std::string& dir) {
-  return Model::load(dir, draft_load_options());
+  auto draft = Model::load(dir, draft_load_options());
+  log_verbose("loaded draft {} ({}); its output head is read as int8 (a draft's head cannot change the output)", dir,
+              draft->config().architecture);
+  return draft;
 }
 
 void check_draft_compatible(const Model& target, const Tokenizer* target_tok, const Model& draft,
