@@ -17,6 +17,7 @@
 #include "adapt/lexical_intent.h"
 #include "adapt/model_intent.h"
 #include "adapt/strategy_choice.h"
+#include "adapt/strategy_runtime.h"
 #include "eval/perplexity.h"
 #include "pangu/chat.h"
 #include "pangu/error.h"
@@ -121,6 +122,7 @@ struct GenerateArgs {
   std::string strategy, profile, objective = "speed";
   double max_quality_drop = 1.0;
   std::optional<StrategyChoice> choice;
+  std::optional<DecodingMethod> method;  // the chosen method; it replaces the spec arguments
 };
 
 GenerateOptions resolve_generate_options(const LoadedModel& m, const GenerateArgs& a) {
@@ -161,10 +163,12 @@ GenerateOptions resolve_generate_options(const LoadedModel& m, const GenerateArg
   g.speculation.k = a.spec_k;
   g.speculation.k_max = a.spec_adaptive ? 8 : std::max(a.spec_k, 8);
   g.speculation.adaptive = a.spec_adaptive;
+  if (a.method) g.speculation = speculation_options(*a.method);
   return g;
 }
 
 std::unique_ptr<Proposer> make_proposer(const LoadedModel& m, const GenerateArgs& a, const SamplingParams& sampling) {
+  if (a.method) return method_proposer(*a.method, a.draft ? a.draft->model.get() : nullptr, m.n_ctx, *m.pool, sampling);
   if (a.spec == "none") {
     if (a.draft) throw py::value_error("draft: needs spec='draft'");
     return nullptr;
@@ -304,22 +308,12 @@ void apply_strategy(const LoadedModel& m, const std::vector<int32_t>& prompt, Ge
   // The request as text, for its category: token ids are decoded first.
   const std::string text = m.require_tokenizer("strategy").decode(prompt);
   a.choice = choose_strategy(profile, a.strategy, text, policy);
-  const DecodingMethod method = *parse_decoding_method(a.choice->method);
-  switch (method.kind) {
-    case DecodingMethod::Kind::kPlain:
-      return;
-    case DecodingMethod::Kind::kPld:
-      a.spec = "pld";
-      a.spec_n = method.n;
-      break;
-    case DecodingMethod::Kind::kDraft:
-      a.spec = "draft";
-      a.draft = profile_draft(profile.drafts.at(method.draft).path);
-      a.spec_p_min = static_cast<float>(method.min_probability);
-      break;
+  a.method = parse_decoding_method(a.choice->method);
+  PANGU_CHECK(a.method, "{}: method \"{}\" is none of plain, pld:N:K, draft:NAME:K", a.profile, a.choice->method);
+  if (a.method->kind == DecodingMethod::Kind::kDraft) {
+    a.draft = profile_draft(profile.drafts.at(a.method->draft).path);
+    check_draft_compatible(*m.model, m.tokenizer.get(), *a.draft->model, a.draft->tokenizer.get());
   }
-  a.spec_k = method.k;
-  a.spec_adaptive = method.adaptive;
 }
 
 PreparedGeneration prepare(const ModelRef& m, const py::object& prompt, const py::kwargs& kw) {
@@ -497,6 +491,18 @@ py::dict quantize(const std::string& model, const std::string& out, const std::s
   return d;
 }
 
+// StrategyChoice::to_json's fields, as a dict.
+py::dict strategy_dict(const StrategyChoice& s) {
+  py::dict d;
+  d["category"] = s.category;
+  d["confidence"] = s.confidence;
+  d["variant"] = s.variant;
+  d["path"] = s.path;
+  d["method"] = s.method;
+  d["why"] = s.why;
+  return d;
+}
+
 py::dict speculation_dict(const SpeculationStats& s) {
   py::dict d;
   d["steps"] = s.steps;
@@ -527,16 +533,7 @@ PYBIND11_MODULE(_pangu, m) {
       .def_property_readonly("speculation", [](const Completion& c) { return speculation_dict(c.speculation); })
       .def_property_readonly("strategy",
                              [](const Completion& c) -> py::object {
-                               if (!c.strategy) return py::none();
-                               const StrategyChoice& s = *c.strategy;
-                               py::dict d;
-                               d["category"] = s.category;
-                               d["confidence"] = s.confidence;
-                               d["variant"] = s.variant;
-                               d["path"] = s.path;
-                               d["method"] = s.method;
-                               d["why"] = s.why;
-                               return d;
+                               return c.strategy ? py::object(strategy_dict(*c.strategy)) : py::none();
                              })
       .def("__repr__", [](const Completion& c) {
         return fmt::format("Completion(tokens={}, finish_reason='{}')", c.tokens.size(), c.finish_reason);
